@@ -115,6 +115,24 @@ static void derive_identity(struct arena *a, const struct inventory *inv, struct
 	id->v[id->n++] = (struct label){"k8s", "io.cilium.k8s.policy.cluster", inv->cluster_name};
 }
 
+static void read_service_ports(struct arena *a, const struct node *ports, struct k8s_service *s)
+{
+	s->ports = arena_alloc(a, ((ports && ports->kind == NODE_SEQ ? ports->n : 0) + 1) *
+				      sizeof(*s->ports));
+	for (size_t i = 0; ports && ports->kind == NODE_SEQ && i < ports->n; i++) {
+		const struct node *pn = ports->vals[i], *tp = node_get(pn, "targetPort");
+		struct service_port *sp = &s->ports[s->nports++];
+		sp->name = str(pn, "name");
+		sp->protocol = str(pn, "protocol") ? str(pn, "protocol") : "TCP";
+		sp->port = str(pn, "port") ? atoi(str(pn, "port")) : 0;
+		const char *t = node_scalar(tp);
+		if (t && (tp->quoted || t[0] < '0' || t[0] > '9'))
+			sp->target_name = t;
+		else
+			sp->target_port = t ? atoi(t) : sp->port;
+	}
+}
+
 static void read_service(struct arena *a, const struct node *obj, struct k8s_service *s)
 {
 	const struct node *meta = node_get(obj, "metadata"), *spec = node_get(obj, "spec");
@@ -125,6 +143,114 @@ static void read_service(struct arena *a, const struct node *obj, struct k8s_ser
 	s->has_selector = sel && sel->kind == NODE_MAP && sel->n > 0;
 	s->selector = map_labels(a, sel, "k8s");
 	s->cluster_ips = ip_list(a, node_get(spec, "clusterIPs"), NULL, &s->ncluster_ips);
+	if (!s->ncluster_ips && str(spec, "clusterIP") && strcmp(str(spec, "clusterIP"), "None")) {
+		s->cluster_ips = arena_alloc(a, sizeof(char *));
+		s->cluster_ips[s->ncluster_ips++] = str(spec, "clusterIP");
+	}
+	read_service_ports(a, node_get(spec, "ports"), s);
+}
+
+static struct k8s_service *find_service(struct inventory *inv, const char *ns, const char *name)
+{
+	for (size_t i = 0; i < inv->nservices; i++)
+		if (!strcmp(inv->services[i].namespace, ns) && !strcmp(inv->services[i].name, name))
+			return &inv->services[i];
+	return NULL;
+}
+
+/* EndpointSlices name their service in the kubernetes.io/service-name label. */
+static void read_endpoint_slice(struct arena *a, struct inventory *inv, const struct node *obj)
+{
+	const struct node *meta = node_get(obj, "metadata");
+	const char *ns = str(meta, "namespace") ? str(meta, "namespace") : "default";
+	const char *svc = str(node_get(meta, "labels"), "kubernetes.io/service-name");
+	struct k8s_service *s = svc ? find_service(inv, ns, svc) : NULL;
+	const struct node *eps = node_get(obj, "endpoints");
+	if (!s || !eps || eps->kind != NODE_SEQ)
+		return;
+	size_t add = 0;
+	for (size_t i = 0; i < eps->n; i++) {
+		const struct node *addrs = node_get(eps->vals[i], "addresses");
+		add += addrs && addrs->kind == NODE_SEQ ? addrs->n : 0;
+	}
+	const char **v = arena_alloc(a, (s->nbackends + add + 1) * sizeof(char *));
+	memcpy(v, s->backends, s->nbackends * sizeof(char *));
+	s->backends = v;
+	for (size_t i = 0; i < eps->n; i++) {
+		size_t n;
+		const char **ips = ip_list(a, node_get(eps->vals[i], "addresses"), NULL, &n);
+		for (size_t k = 0; k < n; k++)
+			s->backends[s->nbackends++] = ips[k];
+	}
+}
+
+/* Deployments name their ReplicaSets "<deployment>-<pod-template-hash>". */
+static const char *workload_of(struct arena *a, const struct pod *p)
+{
+	if (!p->owner_kind || !p->owner_name)
+		return NULL;
+	const char *hash = label_get(&p->k8s_labels, "k8s", "pod-template-hash");
+	size_t n = strlen(p->owner_name);
+	if (!strcmp(p->owner_kind, "ReplicaSet") && hash && n > strlen(hash) + 1 &&
+	    !strcmp(p->owner_name + n - strlen(hash), hash) && p->owner_name[n - strlen(hash) - 1] == '-')
+		return arena_printf(a, "%s/%.*s", p->namespace, (int)(n - strlen(hash) - 1),
+				    p->owner_name);
+	return arena_printf(a, "%s/%s", p->namespace, p->owner_name);
+}
+
+static const char *const CONTROLLERS[] = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet",
+					  "Job", "CronJob", "PodTemplate", NULL};
+
+static bool is_controller(const struct node *obj)
+{
+	const char *k = node_scalar(node_get(obj, "kind"));
+	for (const char *const *c = CONTROLLERS; k && *c; c++)
+		if (!strcmp(k, *c))
+			return true;
+	return false;
+}
+
+/* The pod template of a controller (CronJob nests it one level deeper). */
+static const struct node *pod_template(const struct node *obj)
+{
+	const char *k = node_scalar(node_get(obj, "kind"));
+	if (k && !strcmp(k, "PodTemplate"))
+		return node_get(obj, "template");
+	const struct node *spec = node_get(obj, "spec");
+	if (k && !strcmp(k, "CronJob"))
+		spec = node_get(node_get(spec, "jobTemplate"), "spec");
+	return node_get(spec, "template");
+}
+
+static bool workload_has_pods(const struct inventory *inv, const char *workload)
+{
+	for (size_t i = 0; i < inv->npods; i++)
+		if (inv->pods[i].workload && !strcmp(inv->pods[i].workload, workload))
+			return true;
+	return false;
+}
+
+/* A controller with no pods yet becomes a pod-like workload, so policies can be analysed
+ * before anything is deployed. */
+static void read_template_workload(struct arena *a, struct inventory *inv, const struct node *obj)
+{
+	const struct node *meta = node_get(obj, "metadata"), *tmpl = pod_template(obj);
+	const char *ns = str(meta, "namespace") ? str(meta, "namespace") : "default";
+	const char *name = str(meta, "name");
+	if (!tmpl || !name)
+		return;
+	const char *workload = arena_printf(a, "%s/%s", ns, name);
+	if (workload_has_pods(inv, workload))
+		return;
+	struct pod *p = &inv->pods[inv->npods++];
+	read_pod(a, tmpl, p);
+	p->at = obj;
+	p->name = name;
+	p->namespace = ns;
+	p->nips = 0;
+	p->node = NULL;
+	p->workload = workload;
+	p->from_template = true;
 }
 
 static size_t count_kind(const struct ptrvec *objs, const char *kind)
@@ -146,22 +272,32 @@ static bool is_kind(const struct node *obj, const char *kind)
 struct inventory *inventory_load(const char *const *paths, size_t npaths,
 				 const struct reader_limits *lim, struct diag_sink *d)
 {
-	struct inventory *inv = xcalloc(1, sizeof(*inv));
-	inv->objects = xcalloc(1, sizeof(struct corpus));
-	corpus_init(inv->objects);
+	struct corpus *objects = xcalloc(1, sizeof(*objects));
+	corpus_init(objects);
 	struct schema_set *s = schema_builtin();
 	struct load_options o = {.limits = *lim, .inventory = true};
-	int rc = corpus_load(inv->objects, &o, s, paths, npaths, d);
+	int rc = corpus_load(objects, &o, s, paths, npaths, d);
 	schema_free(s);
 	if (rc < 0) {
-		inventory_free(inv);
+		corpus_free(objects);
+		free(objects);
 		return NULL;
 	}
+	return inventory_build(objects);
+}
+
+struct inventory *inventory_build(struct corpus *objects)
+{
+	struct inventory *inv = xcalloc(1, sizeof(*inv));
+	inv->objects = objects;
 	struct arena *a = &inv->objects->arena;
 	const struct ptrvec *objs = &inv->objects->other;
 	inv->cluster_name = "default";
 	inv->namespaces = arena_alloc(a, (count_kind(objs, "Namespace") + 1) * sizeof(*inv->namespaces));
-	inv->pods = arena_alloc(a, (count_kind(objs, "Pod") + 1) * sizeof(*inv->pods));
+	size_t npods = count_kind(objs, "Pod");
+	for (const char *const *k = CONTROLLERS; *k; k++)
+		npods += count_kind(objs, *k);
+	inv->pods = arena_alloc(a, (npods + 1) * sizeof(*inv->pods));
 	inv->nodes = arena_alloc(a, (count_kind(objs, "Node") + 1) * sizeof(*inv->nodes));
 	inv->services = arena_alloc(a, (count_kind(objs, "Service") + 1) * sizeof(*inv->services));
 	for (size_t i = 0; i < objs->n; i++) {
@@ -182,8 +318,17 @@ struct inventory *inventory_load(const char *const *paths, size_t npaths,
 		}
 	}
 	for (size_t i = 0; i < objs->n; i++)
-		if (is_kind(objs->v[i], "Pod"))
-			read_pod(a, objs->v[i], &inv->pods[inv->npods++]);
+		if (is_kind(objs->v[i], "EndpointSlice"))
+			read_endpoint_slice(a, inv, objs->v[i]);
+	for (size_t i = 0; i < objs->n; i++)
+		if (is_kind(objs->v[i], "Pod")) {
+			struct pod *p = &inv->pods[inv->npods++];
+			read_pod(a, objs->v[i], p);
+			p->workload = workload_of(a, p);
+		}
+	for (size_t i = 0; i < objs->n; i++)
+		if (is_controller(objs->v[i]))
+			read_template_workload(a, inv, objs->v[i]);
 	for (size_t i = 0; i < inv->npods; i++)
 		derive_identity(a, inv, &inv->pods[i]);
 	return inv;

@@ -28,6 +28,8 @@ struct pod {
 	size_t nports;
 	bool host_network;
 	const char *owner_kind, *owner_name;
+	const char *workload; /* "ns/name" of the controller that owns it, or NULL */
+	bool from_template;   /* a workload known only from its controller's pod template */
 	const struct node *at;
 };
 
@@ -44,12 +46,21 @@ struct k8s_node {
 	size_t nips;
 };
 
+struct service_port {
+	const char *name, *protocol, *target_name; /* target_name: a named targetPort */
+	int port, target_port;
+};
+
 struct k8s_service {
 	const char *name, *namespace, *type;
 	struct label_set selector;
 	bool has_selector;
 	const char **cluster_ips;
 	size_t ncluster_ips;
+	struct service_port *ports;
+	size_t nports;
+	const char **backends; /* addresses from its EndpointSlices */
+	size_t nbackends;
 };
 
 struct inventory {
@@ -68,6 +79,9 @@ struct inventory {
 /* Reads kubectl output (files, dirs, "-"). Returns NULL after reporting why. */
 struct inventory *inventory_load(const char *const *paths, size_t npaths,
 				 const struct reader_limits *lim, struct diag_sink *d);
+/* Builds the inventory from objects already loaded (kinds without a policy schema land in
+ * objects->other); takes ownership of `objects`. */
+struct inventory *inventory_build(struct corpus *objects);
 void inventory_free(struct inventory *inv);
 
 /* Cilium's default identity-relevant label filter: true if the k8s label key is kept. */

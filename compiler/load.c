@@ -80,7 +80,7 @@ static const struct node *find_template(const struct node *n, int depth)
 }
 
 /* `kubectl get -o yaml` wraps objects in a v1 List; unwrap it (one level, as kubectl does). */
-static void add_document(struct corpus *c, const struct load_options *o,
+void corpus_add_document(struct corpus *c, const struct load_options *o,
 			 const struct schema_set *s, const struct node *root, struct diag_sink *d)
 {
 	const struct node *tmpl = find_template(root, 0);
@@ -122,7 +122,7 @@ static int load_path(struct corpus *c, const struct load_options *o, const struc
 	/* A stream with a syntax error is refused whole: nothing half-read is checked. */
 	if (rc == 0)
 		for (size_t i = 0; i < docs.n; i++)
-			add_document(c, o, s, ((struct document *)docs.v[i])->root, d);
+			corpus_add_document(c, o, s, ((struct document *)docs.v[i])->root, d);
 	ptrvec_free(&docs);
 	return rc;
 }

@@ -208,6 +208,9 @@ void corpus_free(struct corpus *c);
 /* Reads, validates and converts every input. Returns 0, or -1 if an input could not be read. */
 int corpus_load(struct corpus *c, const struct load_options *o, const struct schema_set *s,
 		const char *const *args, size_t nargs, struct diag_sink *d);
+/* Adds one parsed document (a List is unwrapped). */
+void corpus_add_document(struct corpus *c, const struct load_options *o,
+			 const struct schema_set *s, const struct node *root, struct diag_sink *d);
 
 /* ---------------------------------------------------------------- cidr.c, regex.c */
 
@@ -220,6 +223,7 @@ struct prefix {
 int parse_prefix(const char *text, struct prefix *out, bool allow_bare_ip);
 bool prefix_contains(const struct prefix *outer, const struct prefix *inner);
 bool prefix_is_default_route(const struct prefix *p);
+void format_prefix(const struct prefix *p, char *buf, size_t size);
 
 /* 0 if Envoy would accept it, else -1 with a message and the byte offset of the problem. */
 int http_regex_check(const char *re, char *err, size_t errsize, size_t *offset);
