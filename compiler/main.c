@@ -12,6 +12,7 @@ static int do_version(int argc, char **argv);
 static const struct cmd COMMANDS[] = {
 	{"lint", do_lint, "check policies for errors and likely mistakes", LINT_USAGE},
 	{"trace", do_trace, "decide one flow as Cilium would, and say why", TRACE_USAGE},
+	{"test", do_test, "run policy unit tests", TEST_USAGE},
 	{"help", do_help, "show help for polc or for a verb", "polc help [VERB]"},
 	{"version", do_version, "print the version", "polc --version"},
 };

@@ -179,6 +179,7 @@ void schema_free(struct schema_set *s);
 /* Root type for an object's apiVersion/kind, or NULL when polc has no schema for it. */
 const struct schema_type *schema_for_kind(const struct schema_set *s, const char *api_version,
 					  const char *kind);
+const struct schema_type *schema_type_named(const struct schema_set *s, const char *name);
 /* Validates a document against a root type; returns the number of errors reported. */
 int schema_validate(const struct schema_set *s, const struct schema_type *t, const struct node *n,
 		    struct diag_sink *d);

@@ -277,6 +277,11 @@ void schema_free(struct schema_set *s)
 	free(s);
 }
 
+const struct schema_type *schema_type_named(const struct schema_set *s, const char *name)
+{
+	return find_named(s, name);
+}
+
 const struct schema_type *schema_for_kind(const struct schema_set *s, const char *api_version,
 					  const char *kind)
 {

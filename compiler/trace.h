@@ -80,4 +80,14 @@ int do_test(int argc, char **argv);
 	"\n"                                                                                      \
 	"Exit status: 0 allowed, 1 denied, 2 usage or input error."
 
+#define TEST_USAGE                                                                                \
+	"usage: polc test [--json] [--verbose] FILE|DIR...\n"                                     \
+	"\n"                                                                                      \
+	"Runs policy unit tests (docs/policy-tests.md): each file names an inventory, policies,\n" \
+	"agent options and expected verdicts {from, to, port, verdict, reason}, with optional\n"  \
+	"steps that add or remove objects. Failures print the trace explanation; the last line\n" \
+	"is 'N passed, N failed'.\n"                                                             \
+	"\n"                                                                                      \
+	"Exit status: 0 all passed, 1 a test failed, 2 usage or input error."
+
 #endif
