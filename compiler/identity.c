@@ -466,6 +466,7 @@ struct cluster *cluster_build(const struct inventory *inv, const struct corpus *
 	qsort(ids.v, ids.n, sizeof(void *), cmp_identity);
 	c->ids = (struct identity **)ids.v;
 	c->nids = ids.n;
+	cluster_index_labels(c);
 	return c;
 }
 
@@ -475,6 +476,7 @@ void cluster_free(struct cluster *c)
 		return;
 	struct id_entry *index = c->by_key;
 	HASH_CLEAR(hh, index);
+	cluster_free_label_index(c);
 	free(c->ids);
 	arena_free(&c->arena);
 	free(c);

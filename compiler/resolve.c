@@ -39,18 +39,16 @@ struct enforcement {
 	bool default_deny;
 };
 
-static bool section_selects(const struct flat_section *s, const struct endpoint *ep)
-{
-	return !s->subject_is_host && selector_matches(&s->subject, &ep->id->labels);
-}
-
 static struct enforcement enforcement_of(const struct cluster *c, const struct flat_policy *fp,
 					 const struct endpoint *ep, enum direction dir)
 {
 	struct enforcement e = {false, false};
-	for (size_t i = 0; i < fp->nsections; i++) {
-		const struct flat_section *s = &fp->sections[i];
-		if (s->dir != dir || !section_selects(s, ep))
+	const uint32_t *rules, *sections;
+	size_t nrules, nsections;
+	flat_selected(c, fp, ep->id->id, &rules, &nrules, &sections, &nsections);
+	for (size_t i = 0; i < nsections; i++) {
+		const struct flat_section *s = &fp->sections[sections[i]];
+		if (s->dir != dir)
 			continue;
 		e.enforced = true;
 		if (s->default_deny != TRI_FALSE || !c->sem.non_default_deny_policies)
@@ -100,9 +98,8 @@ static long named_port(const struct cluster *c, const struct endpoint *ep, enum 
 static void add_rule(const struct cluster *c, const struct endpoint *ep, const struct flat_rule *r,
 		     struct mapstate *ms)
 {
-	struct idset ids = {0};
 	for (size_t p = 0; p < r->npeers; p++) {
-		peer_identities(c, &r->peers[p], &ids);
+		const struct idset *ids = r->peers[p].ids;
 		for (size_t k = 0; k < r->nports; k++) {
 			const struct flat_port *fp = &r->ports[k];
 			long lo = fp->lo, hi = fp->hi;
@@ -114,17 +111,16 @@ static void add_rule(const struct cluster *c, const struct endpoint *ep, const s
 			struct ms_entry e = {.proto = fp->proto, .lo = (uint16_t)lo, .hi = (uint16_t)hi,
 					     .deny = r->deny, .l7 = fp->l7 != NULL && !r->deny,
 					     .auth = (uint8_t)r->auth, .cookie = r->cookie};
-			if (ids.any) {
+			if (ids->any) {
 				e.identity = ID_ANY;
 				push(ms, e);
 			}
-			for (size_t i = 0; i < ids.n; i++) {
-				e.identity = ids.v[i];
+			for (size_t i = 0; i < ids->n; i++) {
+				e.identity = ids->v[i];
 				push(ms, e);
 			}
 		}
 	}
-	idset_free(&ids);
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -175,9 +171,12 @@ void resolve_endpoint(const struct cluster *c, const struct flat_policy *fp,
 		push(out, (struct ms_entry){.identity = ID_ANY, .hi = 65535});
 		return;
 	}
-	for (size_t i = 0; i < fp->nrules; i++) {
-		const struct flat_rule *r = &fp->rules[i];
-		if (r->dir == dir && flat_subject_selects(r, ep))
+	const uint32_t *rules, *sections;
+	size_t nrules, nsections;
+	flat_selected(c, fp, ep->id->id, &rules, &nrules, &sections, &nsections);
+	for (size_t i = 0; i < nrules; i++) {
+		const struct flat_rule *r = &fp->rules[rules[i]];
+		if (r->dir == dir)
 			add_rule(c, ep, r, out);
 	}
 	/* enableDefaultDeny: false on every selecting rule: a wildcard allow at the bottom. */

@@ -73,7 +73,8 @@ struct cluster {
 	struct endpoint *eps;
 	size_t neps;
 	struct arena arena;
-	void *by_key; /* uthash index: labels key -> identity */
+	void *by_key;      /* uthash index: labels key -> identity */
+	void *label_index; /* uthash: "key=value" and "key" -> identities (selcache.c) */
 };
 
 /* Builds identities for the inventory's pods and workloads, the reserved identities, and a
@@ -93,6 +94,13 @@ int identity_write_alloc(const struct cluster *c, const char *path);
 
 /* ---------------------------------------------------------------- translate.c */
 
+/* A set of identities; `any` stands for identity 0 (every peer). */
+struct idset {
+	bool any;
+	uint32_t *v; /* sorted */
+	size_t n, cap;
+};
+
 enum peer_type { PT_ALL, PT_SELECTOR, PT_ENTITY, PT_CIDR, PT_NOTHING };
 
 struct flat_peer {
@@ -103,6 +111,7 @@ struct flat_peer {
 	struct prefix *except;
 	size_t nexcept;
 	const char *text; /* as written, for explanations */
+	const struct idset *ids; /* what it selects; filled by flat_index() */
 };
 
 struct flat_port {
@@ -139,8 +148,11 @@ struct flat_section {
 	enum tristate default_deny;
 };
 
+struct flat_index;
+
 struct flat_policy {
 	struct arena arena;
+	struct flat_index *index; /* built by flat_index(); NULL before */
 	struct flat_rule *rules;
 	size_t nrules;
 	struct flat_section *sections;
@@ -154,16 +166,22 @@ bool flat_subject_selects(const struct flat_rule *r, const struct endpoint *ep);
 
 /* ---------------------------------------------------------------- selcache.c */
 
-/* A set of identities; `any` stands for identity 0 (every peer). */
-struct idset {
-	bool any;
-	uint32_t *v; /* sorted */
-	size_t n, cap;
-};
 bool entity_selects(const struct cluster *c, const char *entity, const struct identity *id);
 bool peer_selects(const struct cluster *c, const struct flat_peer *p, const struct identity *id);
 void peer_identities(const struct cluster *c, const struct flat_peer *p, struct idset *out);
 void idset_free(struct idset *s);
+bool idset_has(const struct idset *s, uint32_t id);
+/* Posting lists label -> identities, so selectors need not scan every identity. */
+void cluster_index_labels(struct cluster *c);
+void cluster_free_label_index(struct cluster *c);
+/* Computes every peer's and subject's identities once (shared between equal selectors) and,
+ * per identity, the rules and sections that select it. translate() calls it. */
+void flat_index(const struct cluster *c, struct flat_policy *fp);
+void flat_index_free(struct flat_policy *fp);
+/* The rules (indexes into fp->rules) and sections selecting an identity. */
+void flat_selected(const struct cluster *c, const struct flat_policy *fp, uint32_t id,
+		   const uint32_t **rules, size_t *nrules, const uint32_t **sections,
+		   size_t *nsections);
 
 /* ---------------------------------------------------------------- resolve.c */
 

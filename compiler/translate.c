@@ -504,11 +504,13 @@ int translate(const struct cluster *c, const struct corpus *policies, struct fla
 		out->sections[i] = *(struct flat_section *)t.sections.v[i];
 	ptrvec_free(&t.rules);
 	ptrvec_free(&t.sections);
+	flat_index(c, out);
 	return 0;
 }
 
 void flat_policy_free(struct flat_policy *fp)
 {
+	flat_index_free(fp);
 	arena_free(&fp->arena);
 	memset(fp, 0, sizeof(*fp));
 }
