@@ -333,6 +333,11 @@ static void rule(struct arena *a, const struct node *spec, struct rule *r)
 	const struct node *dd = node_get(spec, "enableDefaultDeny");
 	r->default_deny_ingress = tri(dd, "ingress");
 	r->default_deny_egress = tri(dd, "egress");
+	const struct node *labels = LIST_BEGIN(a, r->labels, spec, "labels", struct rule_label);
+	for (size_t i = 0; labels && i < labels->n; i++)
+		r->labels.v[i] = (struct rule_label){str(labels->vals[i], "key"),
+						     str(labels->vals[i], "value"),
+						     str(labels->vals[i], "source")};
 	r->description = str(spec, "description");
 	r->log = str(node_get(spec, "log"), "value");
 }

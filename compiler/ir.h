@@ -150,8 +150,13 @@ struct rule_elem {
 
 enum tristate { TRI_UNSET = -1, TRI_FALSE = 0, TRI_TRUE = 1 };
 
+struct rule_label {
+	const char *key, *value, *source;
+};
+
 struct rule {
 	struct selector endpoint_selector, node_selector;
+	IR_LIST(struct rule_label) labels;
 	IR_LIST(struct rule_elem) ingress, ingress_deny, egress, egress_deny;
 	enum tristate default_deny_ingress, default_deny_egress;
 	const char *description, *log;
