@@ -482,6 +482,11 @@ void cluster_free(struct cluster *c)
 	free(c);
 }
 
+const struct identity *identity_by_key(const struct cluster *c, const char *key)
+{
+	return find_by_key(c, key);
+}
+
 const struct identity *identity_by_id(const struct cluster *c, uint32_t id)
 {
 	size_t lo = 0, hi = c->nids;

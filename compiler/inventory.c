@@ -40,6 +40,22 @@ static const char **ip_list(struct arena *a, const struct node *seq, const char 
 	return v;
 }
 
+/* InternalIP and ExternalIP addresses; Hostname and the like are not addresses. */
+static const char **node_addresses(struct arena *a, const struct node *seq, size_t *n)
+{
+	*n = 0;
+	if (!seq || seq->kind != NODE_SEQ)
+		return NULL;
+	const char **v = arena_alloc(a, (seq->n + 1) * sizeof(char *));
+	for (size_t i = 0; i < seq->n; i++) {
+		const char *type = str(seq->vals[i], "type"), *ip = str(seq->vals[i], "address");
+		struct prefix p;
+		if (ip && type && strstr(type, "IP") && parse_prefix(ip, &p, true) == 0)
+			v[(*n)++] = ip;
+	}
+	return v;
+}
+
 static void read_pod(struct arena *a, const struct node *obj, struct pod *p)
 {
 	const struct node *meta = node_get(obj, "metadata"), *spec = node_get(obj, "spec"),
@@ -311,8 +327,8 @@ struct inventory *inventory_build(struct corpus *objects)
 			struct k8s_node *n = &inv->nodes[inv->nnodes++];
 			n->name = str(meta, "name") ? str(meta, "name") : "";
 			n->labels = map_labels(a, node_get(meta, "labels"), "node");
-			n->ips = ip_list(a, node_get(node_get(obj, "status"), "addresses"), "address",
-					 &n->nips);
+			n->ips = node_addresses(a, node_get(node_get(obj, "status"), "addresses"),
+						&n->nips);
 		} else if (is_kind(obj, "Service")) {
 			read_service(a, obj, &inv->services[inv->nservices++]);
 		}

@@ -2,7 +2,7 @@
  * do_<verb> in the file of the thing it acts on. */
 #include "polc.h"
 #include "config.h"
-#include "trace.h"
+#include "imagefile.h"
 
 #include <string.h>
 
@@ -13,6 +13,10 @@ static const struct cmd COMMANDS[] = {
 	{"lint", do_lint, "check policies for errors and likely mistakes", LINT_USAGE},
 	{"trace", do_trace, "decide one flow as Cilium would, and say why", TRACE_USAGE},
 	{"test", do_test, "run policy unit tests", TEST_USAGE},
+	{"compile", do_compile, "compile policies into verified per-node images", COMPILE_USAGE},
+	{"verify", do_verify, "check an image's structure and verdicts", VERIFY_USAGE},
+	{"inspect", do_inspect, "dump an image's policy entries", INSPECT_USAGE},
+	{"diff", do_diff, "flows newly allowed or denied between two policy sets or images", DIFF_USAGE},
 	{"help", do_help, "show help for polc or for a verb", "polc help [VERB]"},
 	{"version", do_version, "print the version", "polc --version"},
 };

@@ -231,6 +231,19 @@ int http_regex_check(const char *re, char *err, size_t errsize, size_t *offset);
 bool http_regex_can_start_with(const char *re, const char *prefix);
 bool http_regex_matches(const char *re, const char *subject);
 
+/* ---------------------------------------------------------------- sha256.c */
+
+struct sha256 {
+	uint32_t h[8];
+	uint64_t len;
+	uint8_t buf[64];
+	size_t fill;
+};
+void sha256_init(struct sha256 *s);
+void sha256_update(struct sha256 *s, const void *data, size_t n);
+void sha256_final(struct sha256 *s, uint8_t out[32]);
+void sha256_hex(const uint8_t digest[32], char out[65]);
+
 /* ---------------------------------------------------------------- check.c */
 
 /* Cilium's agent-side sanitize rules (cilium-semantics.md section 5.5): errors. */

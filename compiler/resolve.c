@@ -110,7 +110,8 @@ static void add_rule(const struct cluster *c, const struct endpoint *ep, const s
 			}
 			struct ms_entry e = {.proto = fp->proto, .lo = (uint16_t)lo, .hi = (uint16_t)hi,
 					     .deny = r->deny, .l7 = fp->l7 != NULL && !r->deny,
-					     .auth = (uint8_t)r->auth, .cookie = r->cookie};
+					     .auth = (uint8_t)r->auth, .cookie = r->cookie,
+					     .l7_rule = r->deny ? NULL : fp->l7};
 			if (ids->any) {
 				e.identity = ID_ANY;
 				push(ms, e);
@@ -151,6 +152,8 @@ static void merge_duplicates(struct mapstate *ms)
 		    last->lo == e->lo && last->hi == e->hi) {
 			if (last->deny)
 				continue;
+			if (e->l7 && !last->l7)
+				last->l7_rule = e->l7_rule;
 			last->l7 |= e->l7;
 			if (e->auth > last->auth)
 				last->auth = e->auth;

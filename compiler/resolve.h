@@ -85,6 +85,7 @@ struct cluster *cluster_build(const struct inventory *inv, const struct corpus *
 			      struct diag_sink *d);
 void cluster_free(struct cluster *c);
 const struct identity *identity_by_id(const struct cluster *c, uint32_t id);
+const struct identity *identity_by_key(const struct cluster *c, const char *labels_key);
 /* The identity a packet from/to this address gets (the ipcache), seen from an endpoint on
  * node `local_node` (host vs remote-node). */
 const struct identity *identity_for_ip(const struct cluster *c, const char *ip,
@@ -206,6 +207,7 @@ struct ms_entry {
 	bool l7;
 	uint8_t auth;
 	uint32_t cookie; /* the first rule that produced it */
+	const struct port_rule *l7_rule; /* the L7 rules of that rule, when l7 */
 };
 
 struct mapstate {

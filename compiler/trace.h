@@ -16,6 +16,7 @@ struct session {
 	struct flat_policy flat;
 	bool flat_ready;
 	const char *alloc_path;
+	size_t verify_budget; /* reference evaluations before verify samples; 0: default */
 };
 void session_init(struct session *s);
 int session_load(struct session *s, const char *const *inv, size_t ninv,

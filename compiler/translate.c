@@ -477,6 +477,67 @@ static void translate_knp(struct tctx *t)
 		add_section(t, subject, false, DIR_EGRESS, TRI_TRUE);
 }
 
+/* ---------------------------------------------------------------- canonical order */
+
+/* Rules are numbered (their cookies) in an order that does not depend on the order of the
+ * input files, documents or rules: by policy, then by what the rule says. */
+static char *rule_key(const struct flat_rule *r)
+{
+	struct strbuf sb = {0};
+	char buf[64];
+	sb_printf(&sb, "%d|%s|%s|%d|%d|%d|", r->policy->kind,
+		  r->policy->namespace ? r->policy->namespace : "", r->policy->name, r->dir,
+		  r->deny, r->auth);
+	for (size_t i = 0; i < r->subject.n; i++)
+		sb_printf(&sb, "%s/%d/%s;", r->subject.reqs[i].key, r->subject.reqs[i].op,
+			  r->subject.reqs[i].nvalues ? r->subject.reqs[i].values[0] : "");
+	for (size_t p = 0; p < r->npeers; p++) {
+		const struct flat_peer *fp = &r->peers[p];
+		sb_printf(&sb, "|%d:%s", fp->type, fp->entity ? fp->entity : "");
+		for (size_t i = 0; i < fp->sel.n; i++) {
+			sb_printf(&sb, "%s/%d", fp->sel.reqs[i].key, fp->sel.reqs[i].op);
+			for (size_t k = 0; k < fp->sel.reqs[i].nvalues; k++)
+				sb_printf(&sb, "=%s", fp->sel.reqs[i].values[k]);
+		}
+		if (fp->type == PT_CIDR) {
+			format_prefix(&fp->cidr, buf, sizeof buf);
+			sb_puts(&sb, buf);
+		}
+	}
+	for (size_t i = 0; i < r->nports; i++)
+		sb_printf(&sb, "|%u:%u-%u:%s:%d", r->ports[i].proto, r->ports[i].lo, r->ports[i].hi,
+			  r->ports[i].name ? r->ports[i].name : "", r->ports[i].l7 != NULL);
+	return sb.s;
+}
+
+struct keyed_rule {
+	char *key;
+	size_t index;
+};
+
+static int cmp_keyed_rule(const void *a, const void *b)
+{
+	const struct keyed_rule *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	return c ? c : (x->index < y->index ? -1 : x->index > y->index);
+}
+
+static void canonical_order(struct ptrvec *rules)
+{
+	struct keyed_rule *k = xmalloc((rules->n + 1) * sizeof(*k));
+	for (size_t i = 0; i < rules->n; i++)
+		k[i] = (struct keyed_rule){rule_key(rules->v[i]), i};
+	qsort(k, rules->n, sizeof(*k), cmp_keyed_rule);
+	void **sorted = xmalloc((rules->n + 1) * sizeof(void *));
+	for (size_t i = 0; i < rules->n; i++) {
+		sorted[i] = rules->v[k[i].index];
+		free(k[i].key);
+	}
+	memcpy(rules->v, sorted, rules->n * sizeof(void *));
+	free(sorted);
+	free(k);
+}
+
 /* ---------------------------------------------------------------- entry points */
 
 int translate(const struct cluster *c, const struct corpus *policies, struct flat_policy *out,
@@ -492,6 +553,7 @@ int translate(const struct cluster *c, const struct corpus *policies, struct fla
 			for (size_t r = 0; r < t.p->rules.n; r++)
 				translate_rule(&t, &t.p->rules.v[r]);
 	}
+	canonical_order(&t.rules);
 	out->nrules = t.rules.n;
 	out->rules = arena_alloc(t.a, (t.rules.n + 1) * sizeof(*out->rules));
 	for (size_t i = 0; i < t.rules.n; i++) {
