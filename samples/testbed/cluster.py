@@ -10,6 +10,7 @@ Everything here is constant: the same input gives the same addresses, names,
 uids and YAML on every run.  Python 3 standard library only.
 """
 
+import os
 import re
 import sys
 import uuid
@@ -509,6 +510,14 @@ def table_world():
     print("fabric", FABRIC_NETNS)
 
 
+def write_resolv_confs(etc_netns):
+    """ETC/<pod netns>/resolv.conf for every pod (ip netns exec mounts it)."""
+    for p in PODS:
+        os.makedirs(os.path.join(etc_netns, p.netns), exist_ok=True)
+        with open(os.path.join(etc_netns, p.netns, "resolv.conf"), "w") as f:
+            f.write(resolv_conf(p))
+
+
 def main(argv):
     cmds = {
         "inventory": lambda: sys.stdout.write(inventory()),
@@ -517,6 +526,7 @@ def main(argv):
         "world": table_world,
         "dns-args": lambda: print("\n".join(dns_args())),
         "resolv-conf": lambda: sys.stdout.write(resolv_conf(find_pod(argv[2])[0])),
+        "write-resolv-confs": lambda: write_resolv_confs(argv[2]),
         "find-pod": lambda: print("\n".join("%s %s/%s" % (p.netns, p.namespace, p.name)
                                             for p in find_pod(argv[2]))),
     }

@@ -38,8 +38,11 @@ REDIS = ("redis.shop-data.svc.cluster.local", 6379)
 PARTNER_API = ("api.partner.example", 80)
 PARTNER_CDN = ("cdn.partner.example", 80)
 
-# Short timeouts: a blocked call must fail fast, not hang the caller.
-CALL_TIMEOUT = 1.5
+# A blocked call must fail fast, not hang its caller: connecting (or a UDP
+# round trip) gets 1.5 s.  An answer may take longer once connected, since
+# the callee may be waiting on its own calls.
+CONNECT_TIMEOUT = 1.5
+READ_TIMEOUT = 5.0
 
 
 class Log:
@@ -59,6 +62,10 @@ class Log:
 def plain_peer(addr):
     """'::ffff:10.1.2.3' -> '10.1.2.3' (IPv4 clients on a dual-stack socket)."""
     return addr[7:] if addr.startswith("::ffff:") and "." in addr else addr
+
+
+def hostport(addr, port):
+    return "[%s]:%d" % (addr, port) if ":" in addr else "%s:%d" % (addr, port)
 
 
 def family_of(addr):
@@ -88,14 +95,16 @@ class Hop(dict):
         return self
 
 
-def http_call(flow, src, family, target, method, path, body=None, timeout=CALL_TIMEOUT):
+def http_call(flow, src, family, target, method, path, body=None, read_timeout=READ_TIMEOUT):
     """Call target=(name, port) over one family.  Returns (hop, status, data, calls)."""
     host, port = target
     hop = Hop(flow, src, family, "%s:%d" % (host, port))
     try:
         addr = resolve(host, port, family)[0]
-        hop["dest"] = "%s:%d" % (addr, port)
-        conn = http.client.HTTPConnection(addr, port, timeout=timeout)
+        hop["dest"] = hostport(addr, port)
+        conn = http.client.HTTPConnection(addr, port, timeout=CONNECT_TIMEOUT)
+        conn.connect()
+        conn.sock.settimeout(read_timeout)
         payload = json.dumps(body).encode() if body is not None else None
         headers = {"Host": host if port == 80 else "%s:%d" % (host, port),
                    "User-Agent": "shop/%s" % src.split("/")[-1]}
@@ -130,10 +139,10 @@ def statsd_send(flow, src, family, metric):
     hop = Hop(flow, src, family, "%s:%d" % STATSD)
     try:
         addr = resolve(host, port, family, socket.SOCK_DGRAM)[0]
-        hop["dest"] = "%s:%d" % (addr, port)
+        hop["dest"] = hostport(addr, port)
         with socket.socket(socket.AF_INET if family == 4 else socket.AF_INET6,
                            socket.SOCK_DGRAM) as s:
-            s.settimeout(1.0)
+            s.settimeout(CONNECT_TIMEOUT)
             s.sendto(metric.encode(), (addr, port))
             reply, _ = s.recvfrom(512)
         return hop.done(reply.startswith(b"ack"))
@@ -147,8 +156,8 @@ def redis_command(flow, src, family, *args):
     hop = Hop(flow, src, family, "%s:%d" % REDIS)
     try:
         addr = resolve(host, port, family)[0]
-        hop["dest"] = "%s:%d" % (addr, port)
-        with socket.create_connection((addr, port), timeout=1.0) as s:
+        hop["dest"] = hostport(addr, port)
+        with socket.create_connection((addr, port), timeout=CONNECT_TIMEOUT) as s:
             s.sendall(resp_encode(args))
             reply = resp_read(s.makefile("rb"))
         return hop.done(not isinstance(reply, RedisError), str(reply) if isinstance(reply, RedisError) else ""), reply

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Runs the shop's normal traffic (and optionally rogue traffic) in the testbed.
 
-  traffic.py run [--rogue] [--expect-blocked] [--seconds N] [--json FILE]
+  traffic.py run [--rogue] [--expect-blocked] [--seconds N | --attempts N] [--seed S]
+                 [--json FILE]
   traffic.py agent            (internal: runs inside one netns, plan on stdin)
 
 `run` (in the root netns) starts one agent per source netns with
@@ -28,6 +29,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 import cluster  # noqa: E402
 import shopd  # noqa: E402
@@ -117,7 +119,7 @@ def build_plan(rogue):
 # ----------------------------------------------------------------- agent
 
 
-def dns_query(server, name, qtype, family, timeout=1.0):
+def dns_query(server, name, qtype, family, timeout=1.5):
     """One UDP query; returns (rcode, answer count)."""
     qid = random.getrandbits(16)
     header = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
@@ -165,7 +167,7 @@ def do_storefront(a, n, report):
     method, path, body = storefront_request(n)
     hop, _status, _data, calls = shopd.http_call(a["flow"], a["src"], a["family"],
                                                  (a["host"], a["port"]), method, path, body,
-                                                 timeout=6.0)
+                                                 read_timeout=10.0)
     for c in calls:  # hops the services made on our behalf
         report(c["flow"], c["src"], c["family"], c["ok"], c.get("error", ""))
     return hop["ok"], hop["error"] and "%s %s: %s" % (method, path, hop["error"])
@@ -228,11 +230,14 @@ def do_egress(a):
     return r != "silent", "%s port 80: %s" % (addr, r)
 
 
-def run_action(a, deadline, report):
+def run_action(a, deadline, report, attempts=None):
     """Repeat one action until the deadline (at least min_attempts times);
-    rogue actions run a few times only: each may cost a full timeout."""
+    rogue actions run a few times only: each may cost a full timeout.
+    With `attempts`, run exactly that many (min_attempts still applies)."""
     n = 0
     limit = 3 if a.get("rogue") else 10 ** 6
+    if attempts:
+        limit, deadline = max(attempts, a.get("min_attempts", 1)), float("inf")
     while n < limit and (n < a.get("min_attempts", 1) or time.monotonic() < deadline):
         try:
             if a["kind"] == "storefront":
@@ -261,7 +266,7 @@ def agent():
             records.append({"flow": flow, "src": src, "family": family, "ok": bool(ok),
                             "error": error or ""})
 
-    threads = [threading.Thread(target=run_action, args=(a, deadline, report))
+    threads = [threading.Thread(target=run_action, args=(a, deadline, report, job.get("attempts")))
                for a in job["actions"]]
     for t in threads:
         t.start()
@@ -274,11 +279,12 @@ def agent():
 # ------------------------------------------------------------------- run
 
 
-def run_agents(plan, seconds, seed):
+def run_agents(plan, seconds, seed, attempts=None):
     """One agent per netns, all at once; returns every record they sent back."""
     procs = []
     for i, (ns, actions) in enumerate(sorted(plan.items())):
-        job = {"seconds": seconds, "actions": actions, "seed": None if seed is None else seed + i}
+        job = {"seconds": seconds, "actions": actions, "attempts": attempts,
+               "seed": None if seed is None else seed + i}
         p = subprocess.Popen(["ip", "netns", "exec", ns, PY, os.path.abspath(__file__), "agent"],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         p.stdin.write(json.dumps(job))
@@ -288,7 +294,7 @@ def run_agents(plan, seconds, seed):
     for ns, p in procs:
         try:
             out = p.stdout.read()
-            p.wait(timeout=seconds + 60)
+            p.wait(timeout=seconds + 120)
             records += json.loads(out)
         except (ValueError, subprocess.TimeoutExpired) as e:
             p.kill()
@@ -323,7 +329,7 @@ def print_table(rows):
     cols = [("FLOW", "flow"), ("FROM", "from"), ("TO", "to"), ("PORT", "port"), ("IP", "ip"),
             ("ATTEMPTS", "attempts"), ("OK", "ok"), ("RESULT", "result")]
     width = {k: max(len(h), *(len(str(r[k])) for r in rows)) for h, k in cols}
-    print("  ".join(h.ljust(width[k]) for h, k in cols))
+    print("  ".join(h.ljust(width[k]) for h, k in cols).rstrip())
     for r in rows:
         line = "  ".join(str(r[k]).ljust(width[k]) for _h, k in cols).rstrip()
         if r["result"] not in ("ok", "blocked") and r["error"]:
@@ -339,7 +345,7 @@ def run(args):
         return 2
     rogue = args.rogue or args.expect_blocked
     t0 = time.monotonic()
-    records = run_agents(build_plan(rogue), args.seconds, args.seed)
+    records = run_agents(build_plan(rogue), args.seconds, args.seed, args.attempts)
     rows = tabulate(records, rogue)
     print_table(rows)
     normal = [r for r in rows if r["kind"] == "normal"]
@@ -364,12 +370,18 @@ def run(args):
 def main(argv):
     ap = argparse.ArgumentParser(prog="polc-testbed traffic", description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("run")
+    r = sub.add_parser("run", prog="polc-testbed traffic",
+                       description="Run the shop's traffic and print one row per flow and family.",
+                       epilog="exit status: 0 all normal flows ok; 1 a normal flow failed; "
+                       "2 usage or testbed down; 3 a rogue flow connected with --expect-blocked")
     r.add_argument("--rogue", action="store_true", help="also run flows a policy must block")
     r.add_argument("--expect-blocked", action="store_true",
                    help="exit 3 if any rogue flow connects (implies --rogue)")
     r.add_argument("--seconds", type=float, default=5.0, help="how long to run (default 5)")
     r.add_argument("--seed", type=int, help="seed for the random ids")
+    r.add_argument("--attempts", type=int, metavar="N",
+                   help="run each flow N times instead of for --seconds (storefront: its"
+                   " 5 kinds of request at least once)")
     r.add_argument("--json", metavar="FILE", help="also write the rows as JSON to FILE")
     sub.add_parser("agent")
     args = ap.parse_args(argv)
