@@ -115,7 +115,8 @@ static void collect_image(struct view *v, const char *name, int dir, struct prob
 		const struct polc_policy_entry *e = &v->img.entries[i];
 		if (__builtin_bswap16(e->key.endpoint) != id || e->key.egress != dir)
 			continue;
-		const char *key = e->key.identity ? image_key(&v->img, e->key.identity) : NULL;
+		uint32_t ident = __builtin_bswap32(e->key.identity);
+		const char *key = ident ? image_key(&v->img, ident) : NULL;
 		if (key)
 			add_key(p, key);
 		if (!e->key.proto)
@@ -142,11 +143,7 @@ static enum reason decide(struct view *v, const char *name, int dir, const char 
 				remote = v->img.ids[i].id;
 		struct polc_decision dec;
 		image_decide(&v->img, ep, (uint8_t)dir, remote, proto, port, &dec);
-		return dec.verdict == POLC_VERDICT_ALLOW      ? REASON_ALLOWED
-		       : dec.verdict == POLC_VERDICT_REDIRECT ? REASON_L7
-		       : dec.verdict == POLC_VERDICT_AUTH     ? REASON_AUTH
-		       : dec.reason == POLC_DROP_POLICY_DENY  ? REASON_POLICY_DENY
-							      : REASON_DEFAULT_DENY;
+		return reason_of_decision(&dec);
 	}
 	const struct endpoint *ep = endpoint_by_name(v->c, name);
 	if (!ep)

@@ -268,7 +268,7 @@ static void check_entry(struct reader_ctx *r, size_t i)
 	    (!deny && e->value.precedence == POLC_PRECEDENCE_DENY))
 		bad(r, NULL, "policy entry %zu has inconsistent flags or precedence", i);
 	if (!endpoint_known(img, __builtin_bswap16(e->key.endpoint)) ||
-	    (e->key.identity && !identity_known(img, e->key.identity)))
+	    (e->key.identity && !identity_known(img, __builtin_bswap32(e->key.identity))))
 		bad(r, NULL, "policy entry %zu refers to an unknown endpoint or identity", i);
 	if (!image_origin(img, e->value.cookie))
 		bad(r, NULL, "policy entry %zu refers to unknown rule cookie %u", i, e->value.cookie);
@@ -435,5 +435,6 @@ static inline const struct polc_policy_value *polc_policy_lookup(void *map,
 void image_decide(const struct image *img, uint16_t endpoint, uint8_t egress, uint32_t remote,
 		  uint8_t proto, uint16_t port, struct polc_decision *out)
 {
-	polc_policy_decide((void *)img, endpoint, egress, remote, proto, port, out);
+	struct polc_flow f = {endpoint, egress, proto, remote, port, 0};
+	polc_policy_decide((void *)img, &f, out);
 }

@@ -468,7 +468,7 @@ static void put_policy(struct builder *b, struct strbuf *out)
 		r.key.prefixlen = e->plen;
 		r.key.endpoint = htons(e->ep);
 		r.key.egress = e->egress;
-		r.key.identity = e->identity;
+		r.key.identity = htonl(e->identity);
 		r.key.proto = e->proto;
 		r.key.dport = htons(e->port);
 		r.value.flags = (uint8_t)((e->deny ? POLC_POLICY_F_DENY : 0) |

@@ -70,6 +70,9 @@ const struct polc_endpoint_rec *image_endpoint_by_name(const struct image *img,
 						       const char *name);
 const struct polc_origin *image_origin(const struct image *img, uint32_t cookie);
 
+/* A datapath decision as a polc reason (allowed, l7-redirect, policy-deny, ...). */
+enum reason reason_of_decision(const struct polc_decision *dec);
+
 /* The verbs. */
 int do_compile(int argc, char **argv);
 int do_verify(int argc, char **argv);

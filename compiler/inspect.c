@@ -91,8 +91,8 @@ static void entry_json(struct json *j, const struct image *img, const struct pol
 	json_obj_open(j, NULL);
 	json_str(j, "policy", e->value.flags & POLC_POLICY_F_DENY ? "deny" : "allow");
 	json_str(j, "direction", e->key.egress ? "egress" : "ingress");
-	json_int(j, "identity", e->key.identity);
-	json_str(j, "labels", identity_labels(img, e->key.identity));
+	json_int(j, "identity", ntohl(e->key.identity));
+	json_str(j, "labels", identity_labels(img, ntohl(e->key.identity)));
 	json_str(j, "port", port);
 	json_int(j, "proxy", ntohs(e->value.proxy_port));
 	json_int(j, "auth", e->value.auth_type);
@@ -110,9 +110,9 @@ static void print_entry(const struct image *img, const struct polc_policy_entry 
 	uint16_t proxy = ntohs(e->value.proxy_port);
 	printf("  %-6s %-8s %-10u %-16s %-6s %-4u %-3u %s\n",
 	       e->value.flags & POLC_POLICY_F_DENY ? "Deny" : "Allow", e->key.egress ? "Egress" : "Ingress",
-	       e->key.identity, port, proxy ? "L7" : "NONE", e->value.auth_type,
+	       ntohl(e->key.identity), port, proxy ? "L7" : "NONE", e->value.auth_type,
 	       e->value.flags >> POLC_POLICY_LPM_SHIFT, origin);
-	printf("         %s\n", identity_labels(img, e->key.identity));
+	printf("         %s\n", identity_labels(img, ntohl(e->key.identity)));
 }
 
 int do_inspect(int argc, char **argv)

@@ -3,6 +3,7 @@
 #include "polc.h"
 #include "config.h"
 #include "imagefile.h"
+#include "loader.h"
 
 #include <string.h>
 
@@ -17,6 +18,10 @@ static const struct cmd COMMANDS[] = {
 	{"verify", do_verify, "check an image's structure and verdicts", VERIFY_USAGE},
 	{"inspect", do_inspect, "dump an image's policy entries", INSPECT_USAGE},
 	{"diff", do_diff, "flows newly allowed or denied between two policy sets or images", DIFF_USAGE},
+	{"load", do_load, "apply an image to this node's kernel", LOAD_USAGE},
+	{"unload", do_unload, "remove everything polc load created", UNLOAD_USAGE},
+	{"status", do_status, "show what is enforced on this node", STATUS_USAGE},
+	{"observe", do_observe, "stream verdict events", OBSERVE_USAGE},
 	{"help", do_help, "show help for polc or for a verb", "polc help [VERB]"},
 	{"version", do_version, "print the version", "polc --version"},
 };

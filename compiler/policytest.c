@@ -209,7 +209,7 @@ static void check_expectation(struct test_run *run, const struct session *s,
 	bool agree = (!r.egress.present || r.egress.agree) && (!r.ingress.present || r.ingress.agree);
 	snprintf(what, sizeof what, "%s -> %s %s: expected %s%s%s, got %s%s", from, to, port, want,
 		 reason ? " " : "", reason ? reason : "", verdict_word(r.verdict),
-		 agree ? "" : " (internal error: the reference evaluator disagrees)");
+		 agree ? "" : " (internal error: the fast path, the reference or the image disagree)");
 	report(run, e, ok && agree, what, &r);
 }
 
@@ -239,6 +239,7 @@ static int run_stage(struct test_run *run, const struct objects *o, const struct
 {
 	struct session s;
 	session_init(&s);
+	s.with_images = true;
 	int rc = apply_options(&s, opts);
 	if (rc == 0)
 		rc = build_session(&s, o, run->schemas);

@@ -6,7 +6,7 @@
  */
 #include "polc.h"
 #include "resolve.h"
-#include "trace.h"
+#include "imagefile.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -24,6 +24,28 @@ void session_init(struct session *s)
 	corpus_init(&s->policies);
 }
 
+/* Compiles and parses an image per node, so flows can be decided the datapath's way too. */
+static int build_images(struct session *s)
+{
+	s->images = xcalloc(s->inv->nnodes + 1, sizeof(struct image));
+	for (size_t i = 0; i < s->inv->nnodes; i++) {
+		struct compile_options o = {.node = s->inv->nodes[i].name, .generation = 1,
+					    .max_per_endpoint = 1u << 24};
+		struct compile_stats st;
+		struct strbuf buf = {0};
+		if (image_build(s, &o, &buf, &st, &s->diag) < 0)
+			return -1;
+		uint8_t *copy = aligned_alloc(8, (buf.len + 7) & ~(size_t)7);
+		memcpy(copy, buf.s, buf.len);
+		int rc = image_parse(copy, buf.len, s->inv->nodes[i].name, &s->images[i], &s->diag);
+		s->nimages = i + 1;
+		sb_free(&buf);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int session_build(struct session *s)
 {
 	s->flat_ready = false;
@@ -32,7 +54,7 @@ int session_build(struct session *s)
 		return -1;
 	translate(s->cluster, &s->policies, &s->flat, &s->diag);
 	s->flat_ready = true;
-	return 0;
+	return s->with_images ? build_images(s) : 0;
 }
 
 int session_load(struct session *s, const char *const *inv, size_t ninv,
@@ -50,6 +72,9 @@ int session_load(struct session *s, const char *const *inv, size_t ninv,
 
 void session_free(struct session *s)
 {
+	for (size_t i = 0; i < s->nimages; i++)
+		image_free(&s->images[i]);
+	free(s->images);
 	if (s->flat_ready)
 		flat_policy_free(&s->flat);
 	cluster_free(s->cluster);
@@ -140,6 +165,46 @@ static const struct identity *seen_from(const struct cluster *c, const struct pa
 	return peer->id;
 }
 
+enum reason reason_of_decision(const struct polc_decision *dec)
+{
+	switch (dec->verdict) {
+	case POLC_VERDICT_ALLOW:
+		return REASON_ALLOWED;
+	case POLC_VERDICT_REDIRECT:
+		return REASON_L7;
+	case POLC_VERDICT_AUTH:
+		return REASON_AUTH;
+	default:
+		return dec->reason == POLC_DROP_POLICY_DENY ? REASON_POLICY_DENY : REASON_DEFAULT_DENY;
+	}
+}
+
+/* The same half through the node's compiled image, when the endpoint is in one. */
+static void decide_by_image(const struct session *s, struct half *h, const struct endpoint *local,
+			    uint8_t proto, uint16_t port)
+{
+	for (size_t i = 0; local->node && i < s->nimages; i++) {
+		const struct image *img = &s->images[i];
+		if (strcmp(img->hdr->node_name, local->node))
+			continue;
+		const struct polc_endpoint_rec *r = image_endpoint_by_name(img, local->name);
+		if (!r)
+			return;
+		uint8_t mode = h->dir == DIR_INGRESS ? r->value.ingress_mode : r->value.egress_mode;
+		h->imaged = true;
+		if (mode == POLC_MODE_OFF) {
+			h->image_reason = REASON_NOT_ENFORCED;
+		} else {
+			struct polc_decision dec;
+			image_decide(img, r->value.endpoint_id, (uint8_t)h->dir, h->remote->id, proto,
+				     port, &dec);
+			h->image_reason = reason_of_decision(&dec);
+		}
+		h->agree &= h->image_reason == h->fast.reason;
+		return;
+	}
+}
+
 static void decide_half(const struct session *s, struct half *h, const struct endpoint *local,
 			const struct party *peer, enum direction dir, uint8_t proto, uint16_t port)
 {
@@ -156,6 +221,7 @@ static void decide_half(const struct session *s, struct half *h, const struct en
 	struct ref_query q = {local, dir, h->remote, peer->ep, proto, port};
 	h->ref = ref_evaluate(s->cluster, &s->policies, &q);
 	h->agree = h->fast.verdict == h->ref.verdict && h->fast.reason == h->ref.reason;
+	decide_by_image(s, h, local, proto, port);
 }
 
 int trace_flow(const struct session *s, const char *from, const char *to, const char *port_text,
@@ -254,10 +320,13 @@ static void print_half(FILE *out, const struct half *h)
 		      out);
 	}
 	fputc('\n', out);
-	if (!h->agree)
+	if (h->fast.verdict != h->ref.verdict || h->fast.reason != h->ref.reason)
 		fprintf(out, "  internal error: the reference evaluator says %s (%s); please report\n",
 			h->ref.verdict == VERDICT_ALLOW ? "ALLOWED" : "DENIED",
 			reason_name(h->ref.reason));
+	if (h->imaged && h->image_reason != h->fast.reason)
+		fprintf(out, "  internal error: the compiled image says %s; please report\n",
+			reason_name(h->image_reason));
 }
 
 void trace_print_text(FILE *out, const struct trace_result *r)

@@ -17,6 +17,9 @@ struct session {
 	bool flat_ready;
 	const char *alloc_path;
 	size_t verify_budget; /* reference evaluations before verify samples; 0: default */
+	bool with_images;     /* also decide flows through compiled images (polc test) */
+	struct image *images; /* one per node, when with_images */
+	size_t nimages;
 };
 void session_init(struct session *s);
 int session_load(struct session *s, const char *const *inv, size_t ninv,
@@ -24,6 +27,8 @@ int session_load(struct session *s, const char *const *inv, size_t ninv,
 /* (Re)computes identities and flat rules from s->inv and s->policies. */
 int session_build(struct session *s);
 void session_free(struct session *s);
+
+struct image;
 
 /* One side of a flow as the user named it. */
 struct party {
@@ -43,6 +48,8 @@ struct half {
 	struct flow_result fast;
 	struct ref_result ref;
 	bool agree;
+	bool imaged;          /* decided through the node's image too */
+	enum reason image_reason;
 };
 
 struct trace_result {

@@ -24,19 +24,6 @@ struct vctx {
 	size_t budget, stride, tick;
 };
 
-static enum reason decision_reason(const struct polc_decision *dec)
-{
-	switch (dec->verdict) {
-	case POLC_VERDICT_ALLOW:
-		return REASON_ALLOWED;
-	case POLC_VERDICT_REDIRECT:
-		return REASON_L7;
-	case POLC_VERDICT_AUTH:
-		return REASON_AUTH;
-	default:
-		return dec->reason == POLC_DROP_POLICY_DENY ? REASON_POLICY_DENY : REASON_DEFAULT_DENY;
-	}
-}
 
 static void origin_text(const struct image *img, uint32_t cookie, char *buf, size_t size)
 {
@@ -69,7 +56,7 @@ static void mismatch(struct vctx *v, const struct endpoint *ep, int dir, const s
 	diag_pos(v->d, R_VERIFY, NULL, v->img->path, 0, 0, hint,
 		 "%s %s identity %u (%s) %s: the image says %s, the %s says %s", ep->name,
 		 dir == DIR_INGRESS ? "ingress from" : "egress to", remote->id, remote->key, portbuf,
-		 reason_name(decision_reason(dec)), who, reason_name(want));
+		 reason_name(reason_of_decision(dec)), who, reason_name(want));
 }
 
 /* ---------------------------------------------------------------- the flows to try */
@@ -180,7 +167,7 @@ static void verify_direction(struct vctx *v, const struct endpoint *ep, uint16_t
 			uint16_t port = p.ports[k].port;
 			struct polc_decision dec;
 			image_decide(v->img, epid, (uint8_t)dir, remote->id, proto, port, &dec);
-			enum reason got = decision_reason(&dec);
+			enum reason got = reason_of_decision(&dec);
 			struct flow_result fr = mapstate_lookup(&ms, remote->id, proto, port);
 			v->st->checks++;
 			if (fr.reason != got)

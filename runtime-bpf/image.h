@@ -147,7 +147,7 @@ struct polc_policy_key {
 	__be16 endpoint;
 	__u8 egress;
 	__u8 pad1;
-	__u32 identity;
+	__be32 identity; /* network order, so the key sorts by number */
 	__u8 proto;
 	__be16 dport;
 	__u8 pad2; /* never part of a prefix; zero */
@@ -224,6 +224,7 @@ enum polc_drop_reason {
 	POLC_DROP_NO_IMAGE = 5,    /* enforced endpoint and no valid image: deny all */
 	POLC_DROP_FRAG = 6,        /* a fragment with no flow to follow */
 	POLC_DROP_PARSE = 7,       /* a packet that does not parse */
+	POLC_DROP_NO_ENDPOINT = 8, /* an address on an enforced interface that the image lacks */
 	POLC_DROP__MAX
 };
 

@@ -17,29 +17,39 @@
 
 #include "image.h"
 
-static inline __u8 polc_entry_prefix(const struct polc_policy_value *v)
+static inline __attribute__((always_inline)) __u8 polc_entry_prefix(const struct polc_policy_value *v)
 {
 	return (__u8)(v->flags >> POLC_POLICY_LPM_SHIFT);
 }
 
-static inline int polc_entry_is_deny(const struct polc_policy_value *v)
+static inline __attribute__((always_inline)) int polc_entry_is_deny(const struct polc_policy_value *v)
 {
 	return v->flags & POLC_POLICY_F_DENY;
 }
 
-/* Decides one packet of a new flow. dport is in host order (ICMP: the type). */
-static inline void polc_policy_decide(void *map, __u16 endpoint, __u8 egress, __u32 remote,
-				      __u8 proto, __u16 dport, struct polc_decision *out)
+/* One flow as the policy sees it. dport is in host order (ICMP: the type). */
+struct polc_flow {
+	__u16 endpoint;
+	__u8 egress;
+	__u8 proto;
+	__u32 remote;
+	__u16 dport;
+	__u16 pad;
+};
+
+/* Decides one packet of a new flow. */
+static inline __attribute__((always_inline)) void
+polc_policy_decide(void *map, const struct polc_flow *f, struct polc_decision *out)
 {
 	struct polc_policy_key key = {0};
 	const struct polc_policy_value *l, *w, *chosen, *other;
 
 	key.prefixlen = POLC_POLICY_FULL_PREFIX;
-	key.endpoint = __builtin_bswap16(endpoint);
-	key.egress = egress;
-	key.identity = remote;
-	key.proto = proto;
-	key.dport = __builtin_bswap16(dport);
+	key.endpoint = __builtin_bswap16(f->endpoint);
+	key.egress = f->egress;
+	key.identity = __builtin_bswap32(f->remote);
+	key.proto = f->proto;
+	key.dport = __builtin_bswap16(f->dport);
 	l = polc_policy_lookup(map, &key);
 	key.identity = 0;
 	w = polc_policy_lookup(map, &key);
