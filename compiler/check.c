@@ -53,8 +53,18 @@ static const struct node *item_at(const struct node *list, size_t i)
 	return list && list->kind == NODE_SEQ && i < list->n ? list->vals[i] : list;
 }
 
+/* Cilium tests only an except's base address against its cidr; the API server wants a
+ * NetworkPolicy except to be a strict subset. */
+static bool base_inside(const struct prefix *outer, const struct prefix *e)
+{
+	struct prefix base = *e;
+	base.len = e->family == 4 ? 32 : 128;
+	return prefix_contains(outer, &base);
+}
+
 static void check_excepts(struct ctx *c, const struct prefix *outer, const char *outer_text,
-			  const char *const *except, size_t n, const struct node *list_at)
+			  const char *const *except, size_t n, const struct node *list_at,
+			  bool strict_subset)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct prefix e;
@@ -65,9 +75,13 @@ static void check_excepts(struct ctx *c, const struct prefix *outer, const char 
 			diag_at(c->d, R_BAD_CIDR, at, NULL,
 				"except \"%s\" is not the same address family as \"%s\"", except[i],
 				outer_text);
-		else if (!prefix_contains(outer, &e))
-			diag_at(c->d, R_BAD_CIDR, at, "an except must lie inside its cidr",
-				"except \"%s\" is not contained in \"%s\"", except[i], outer_text);
+		else if (strict_subset ? !prefix_contains(outer, &e) || e.len <= outer->len
+				       : !base_inside(outer, &e))
+			diag_at(c->d, strict_subset ? R_KNP : R_BAD_CIDR, at,
+				strict_subset ? "an except must be a smaller block inside its cidr"
+					      : "an except must lie inside its cidr",
+				"except \"%s\" is not %s \"%s\"", except[i],
+				strict_subset ? "a strict subset of" : "contained in", outer_text);
 	}
 }
 
@@ -81,7 +95,8 @@ static void check_peers_cidr(struct ctx *c, const struct rule_elem *r)
 		if (!cr->cidr)
 			continue;
 		if (check_cidr(c, cr->cidr, node_get(cr->at, "cidr"), false, &p))
-			check_excepts(c, &p, cr->cidr, cr->except.v, cr->except.n, cr->except.at);
+			check_excepts(c, &p, cr->cidr, cr->except.v, cr->except.n, cr->except.at,
+				      false);
 	}
 }
 
@@ -213,7 +228,7 @@ static long check_port(struct ctx *c, const struct port_protocol *pp)
 	unsigned long n;
 	if (!pp->port)
 		return 0;
-	if (parse_uint(pp->port, 65535, &n))
+	if (cilium_port_number(pp->port, &n))
 		return (long)n;
 	if (pp->port[0] >= '0' && pp->port[0] <= '9' && !is_port_name(pp->port)) {
 		diag_at(c->d, R_BAD_PORT, pp->port_at, "write the port in decimal without a leading zero",
@@ -337,11 +352,7 @@ static void check_port_rule(struct ctx *c, const struct rule_elem *r, const stru
 		if (is_extended_protocol(pp->protocol) && pp->port && strcmp(pp->port, "0") != 0)
 			diag_at(c->d, R_BAD_PORT, pp->port_at, "remove the port",
 				"protocol %s has no ports", pp->protocol);
-		long port = check_port(c, pp);
-		if (port >= 0 && pp->end_port >= 0 && pp->end_port < port && pp->end_port != 0)
-			diag_at(c->d, R_BAD_PORT, node_get(pp->at, "endPort"),
-				"endPort must be at least port",
-				"endPort %d is below port %ld", pp->end_port, port);
+		check_port(c, pp);
 	}
 	if (pr->has_listener && r->dir == DIR_INGRESS)
 		diag_at(c->d, R_L7, node_get(pr->at, "listener"), "listeners apply to egress only",
@@ -401,6 +412,9 @@ static void check_knp_rules(struct ctx *c, const struct knp_rule *v, size_t n)
 		for (size_t k = 0; k < v[i].ports.n; k++) {
 			const struct knp_port *kp = &v[i].ports.v[k];
 			const struct node *end_at = node_get(kp->at, "endPort");
+			if (kp->named && kp->port && strspn(kp->port, "0123456789") == strlen(kp->port))
+				diag_at(c->d, R_KNP, node_get(kp->at, "port"), "write the number unquoted",
+					"\"%s\" is a string, and a port name needs a letter", kp->port);
 			if (kp->end_port < 0)
 				continue;
 			if (!kp->port || kp->named)
@@ -417,7 +431,7 @@ static void check_knp_rules(struct ctx *c, const struct knp_rule *v, size_t n)
 			    check_cidr(c, peer->ip_cidr, node_get(node_get(peer->at, "ipBlock"), "cidr"),
 				       false, &p))
 				check_excepts(c, &p, peer->ip_cidr, peer->ip_except.v, peer->ip_except.n,
-					      peer->ip_except.at);
+					      peer->ip_except.at, true);
 			bool sel = peer->pod_selector.presence == P_PRESENT ||
 				   peer->namespace_selector.presence == P_PRESENT;
 			if (peer->ip_cidr && sel)

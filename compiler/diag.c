@@ -272,7 +272,7 @@ static void sarif_result(struct json *j, const struct diagnostic *g)
 	json_obj_open(j, NULL);
 	json_obj_open(j, "physicalLocation");
 	json_obj_open(j, "artifactLocation");
-	json_str(j, "uri", g->path[0] ? g->path : "stdin");
+	json_str(j, "uri", g->path[0] && strcmp(g->path, "-") ? g->path : "stdin");
 	json_obj_close(j);
 	if (g->line > 0) {
 		json_obj_open(j, "region");

@@ -68,7 +68,7 @@ int semantics_set(struct semantics *s, const char *assignment, char *err, size_t
 			snprintf(err, errsize, "%s is true or false, not '%s'", bools[i].name, v);
 			return -1;
 		}
-	if (klen == 11 && !strncmp(assignment, "enable-policy", 11)) {
+	if (klen == 13 && !strncmp(assignment, "enable-policy", 13)) {
 		s->enable_policy = !strcmp(v, "always") ? ENFORCE_ALWAYS
 				   : !strcmp(v, "never") ? ENFORCE_NEVER
 							 : ENFORCE_DEFAULT;
@@ -295,23 +295,32 @@ static void add_pod_identities(struct cluster *c, struct alloc_entry *alloc, uin
 	const struct inventory *inv = c->inv;
 	struct keyed_pod *sorted = xmalloc((inv->npods + 1) * sizeof(*sorted));
 	struct label_set *sets = xmalloc((inv->npods + 1) * sizeof(*sets));
+	size_t n = 0;
+	/* Pods on the host network are not endpoints: their address is the node's (host or
+	 * remote-node), exactly as Cilium sees them. */
 	for (size_t i = 0; i < inv->npods; i++) {
+		if (inv->pods[i].host_network)
+			continue;
 		sets[i] = pod_labels(c, &inv->pods[i]);
-		sorted[i] = (struct keyed_pod){label_key(&c->arena, &sets[i]), i};
+		sorted[n++] = (struct keyed_pod){label_key(&c->arena, &sets[i]), i};
 	}
 	/* Number new label sets in sorted order so the result does not depend on input order. */
-	qsort(sorted, inv->npods, sizeof(*sorted), cmp_keyed_pod);
-	for (size_t i = 0; i < inv->npods; i++) {
+	qsort(sorted, n, sizeof(*sorted), cmp_keyed_pod);
+	for (size_t i = 0; i < n; i++) {
 		if ((i && !strcmp(sorted[i].key, sorted[i - 1].key)) || find_by_key(c, sorted[i].key))
 			continue;
 		uint32_t id = next_number(alloc, sorted[i].key, next);
 		ptrvec_push(out, new_identity(c, id, sets[sorted[i].index]));
 	}
-	c->eps = arena_alloc(&c->arena, (inv->npods + 1) * sizeof(*c->eps));
-	c->neps = inv->npods;
-	for (size_t i = 0; i < inv->npods; i++) {
+	/* Endpoints keep the inventory's order. */
+	c->eps = arena_alloc(&c->arena, (n + 1) * sizeof(*c->eps));
+	c->neps = n;
+	size_t *slot = xcalloc(inv->npods + 1, sizeof(size_t));
+	for (size_t i = 0, k = 0; i < inv->npods; i++)
+		slot[i] = inv->pods[i].host_network ? (size_t)-1 : k++;
+	for (size_t i = 0; i < n; i++) {
 		const struct pod *p = &inv->pods[sorted[i].index];
-		struct endpoint *ep = &c->eps[sorted[i].index];
+		struct endpoint *ep = &c->eps[slot[sorted[i].index]];
 		ep->pod = p;
 		ep->namespace = p->namespace;
 		ep->name = p->from_template ? p->workload
@@ -320,6 +329,7 @@ static void add_pod_identities(struct cluster *c, struct alloc_entry *alloc, uin
 		ep->node = p->node;
 		ep->id = find_by_key(c, sorted[i].key);
 	}
+	free(slot);
 	free(sorted);
 	free(sets);
 }
@@ -342,11 +352,10 @@ static void collect_elem_prefixes(struct ptrvec *texts, const struct rule_elem *
 		collect_prefix(texts, cr->cidr);
 		for (size_t k = 0; k < cr->except.n; k++)
 			collect_prefix(texts, cr->except.v[k]);
-		for (size_t g = 0; cr->group_ref && g < corpus->cidr_groups.n; g++) {
+		for (size_t g = 0; g < corpus->cidr_groups.n; g++) {
 			const struct cidr_group *grp = corpus->cidr_groups.v[g];
-			if (grp->name && !strcmp(grp->name, cr->group_ref))
-				for (size_t k = 0; k < grp->cidrs.n; k++)
-					collect_prefix(texts, grp->cidrs.v[k]);
+			for (size_t k = 0; cidr_group_named(grp, cr) && k < grp->cidrs.n; k++)
+				collect_prefix(texts, grp->cidrs.v[k]);
 		}
 	}
 }
@@ -519,6 +528,16 @@ static bool same_ip(const char *a, const struct prefix *p)
 	       !memcmp(q.addr, p->addr, 16);
 }
 
+/* A node's address is the host to its own pods and a remote node to the others; one that
+ * serves the API server is kube-apiserver (which also carries the remote-node label). */
+uint32_t node_identity(const struct inventory *inv, const struct k8s_node *n, size_t ip,
+		       const char *local_node)
+{
+	if (local_node && !strcmp(local_node, n->name))
+		return ID_HOST;
+	return inventory_is_apiserver(inv, n->ips[ip]) ? ID_KUBE_APISERVER : ID_REMOTE_NODE;
+}
+
 const struct identity *identity_for_ip(const struct cluster *c, const char *ip,
 				       const char *local_node)
 {
@@ -529,9 +548,7 @@ const struct identity *identity_for_ip(const struct cluster *c, const char *ip,
 	for (size_t i = 0; i < inv->nnodes; i++)
 		for (size_t k = 0; k < inv->nodes[i].nips; k++)
 			if (same_ip(inv->nodes[i].ips[k], &addr))
-				return identity_by_id(c, local_node && !strcmp(local_node, inv->nodes[i].name)
-								 ? ID_HOST
-								 : ID_REMOTE_NODE);
+				return identity_by_id(c, node_identity(inv, &inv->nodes[i], k, local_node));
 	for (size_t i = 0; i < c->neps; i++) {
 		const struct pod *p = c->eps[i].pod;
 		for (size_t k = 0; !p->host_network && k < p->nips; k++)

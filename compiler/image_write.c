@@ -555,8 +555,7 @@ static void put_ipcache(struct builder *b, struct strbuf *exact_out, size_t *nex
 	} while (0)
 	for (size_t i = 0; i < inv->nnodes; i++)
 		for (size_t k = 0; k < inv->nodes[i].nips; k++)
-			ADD_EXACT(inv->nodes[i].ips[k],
-				  strcmp(inv->nodes[i].name, b->o->node) ? ID_REMOTE_NODE : ID_HOST);
+			ADD_EXACT(inv->nodes[i].ips[k], node_identity(inv, &inv->nodes[i], k, b->o->node));
 	for (size_t i = 0; i < c->neps; i++)
 		for (size_t k = 0; !c->eps[i].pod->host_network && k < c->eps[i].pod->nips; k++)
 			ADD_EXACT(c->eps[i].pod->ips[k], c->eps[i].id->id);

@@ -155,6 +155,7 @@ static void read_service(struct arena *a, const struct node *obj, struct k8s_ser
 	s->name = str(meta, "name") ? str(meta, "name") : "";
 	s->namespace = str(meta, "namespace") ? str(meta, "namespace") : "default";
 	s->type = str(spec, "type") ? str(spec, "type") : "ClusterIP";
+	s->labels = node_get(meta, "labels");
 	const struct node *sel = node_get(spec, "selector");
 	s->has_selector = sel && sel->kind == NODE_MAP && sel->n > 0;
 	s->selector = map_labels(a, sel, "k8s");
@@ -348,6 +349,23 @@ struct inventory *inventory_build(struct corpus *objects)
 	for (size_t i = 0; i < inv->npods; i++)
 		derive_identity(a, inv, &inv->pods[i]);
 	return inv;
+}
+
+bool inventory_is_apiserver(const struct inventory *inv, const char *ip)
+{
+	struct prefix a, b;
+	if (parse_prefix(ip, &a, true) != 0)
+		return false;
+	for (size_t i = 0; i < inv->nservices; i++) {
+		const struct k8s_service *s = &inv->services[i];
+		if (strcmp(s->namespace, "default") || strcmp(s->name, "kubernetes"))
+			continue;
+		for (size_t k = 0; k < s->nbackends; k++)
+			if (parse_prefix(s->backends[k], &b, true) == 0 && a.family == b.family &&
+			    !memcmp(a.addr, b.addr, 16))
+				return true;
+	}
+	return false;
 }
 
 void inventory_free(struct inventory *inv)

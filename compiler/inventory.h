@@ -53,6 +53,7 @@ struct service_port {
 
 struct k8s_service {
 	const char *name, *namespace, *type;
+	const struct node *labels; /* metadata.labels, for k8sServiceSelector */
 	struct label_set selector;
 	bool has_selector;
 	const char **cluster_ips;
@@ -83,11 +84,14 @@ struct inventory *inventory_load(const char *const *paths, size_t npaths,
  * objects->other); takes ownership of `objects`. */
 struct inventory *inventory_build(struct corpus *objects);
 void inventory_free(struct inventory *inv);
+/* Is this address a backend of default/kubernetes (the API server)? */
+bool inventory_is_apiserver(const struct inventory *inv, const char *ip);
 
 /* Cilium's default identity-relevant label filter: true if the k8s label key is kept. */
 bool label_is_identity_relevant(const char *key);
 /* Does the selector, with keys in "source:key" form, match the label set? */
 bool selector_matches(const struct selector *sel, const struct label_set *labels);
+bool selector_matches_labels_node(const struct selector *sel, const struct node *labels);
 const char *label_get(const struct label_set *ls, const char *source, const char *key);
 
 #endif

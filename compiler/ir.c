@@ -399,7 +399,7 @@ static void knp(struct arena *a, const struct node *doc, struct policy *p)
 }
 
 /* lint.polc.io/disable: "id1, id2" on an object silences those lints inside it. */
-static bool *annotation_disables(struct arena *a, const struct node *meta)
+bool *annotation_disables(struct arena *a, const struct node *meta)
 {
 	const char *v = str(node_get(meta, "annotations"), "lint.polc.io/disable");
 	if (!v)
@@ -443,6 +443,7 @@ struct cidr_group *ir_cidr_group(struct arena *a, const struct node *doc)
 	struct cidr_group *g = arena_alloc(a, sizeof(*g));
 	g->at = doc;
 	g->name = str(node_get(doc, "metadata"), "name");
+	g->labels = node_get(node_get(doc, "metadata"), "labels");
 	string_list(a, node_get(doc, "spec"), "externalCIDRs", &g->cidrs);
 	return g;
 }

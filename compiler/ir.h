@@ -208,6 +208,7 @@ struct policy {
 
 struct cidr_group {
 	const char *name;
+	const struct node *labels; /* metadata.labels, for cidrGroupSelector */
 	IR_LIST(const char *) cidrs;
 	const struct node *at;
 };
@@ -219,5 +220,7 @@ struct policy *ir_policy(struct arena *a, const struct node *doc, enum policy_ki
 			 struct diag_sink *d);
 struct cidr_group *ir_cidr_group(struct arena *a, const struct node *doc);
 void ir_selector(struct arena *a, const struct node *n, struct selector *out);
+/* The lints that an object's lint.polc.io/disable annotation silences, or NULL. */
+bool *annotation_disables(struct arena *a, const struct node *meta);
 
 #endif

@@ -6,6 +6,7 @@
  */
 #include "polc.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 bool label_is_identity_relevant(const char *key)
@@ -70,6 +71,23 @@ static bool any_source_has(const struct label_set *ls, const char *source, const
 				return true;
 	}
 	return false;
+}
+
+/* Against a metadata.labels mapping (services, CIDR groups): labels of source k8s. */
+bool selector_matches_labels_node(const struct selector *sel, const struct node *labels)
+{
+	struct label_set ls = {0};
+	struct label small[32];
+	size_t n = labels && labels->kind == NODE_MAP ? labels->n : 0;
+	ls.v = n <= 32 ? small : xmalloc(n * sizeof(struct label));
+	for (size_t i = 0; i < n; i++) {
+		const char *v = node_scalar(labels->vals[i]);
+		ls.v[ls.n++] = (struct label){"k8s", labels->keys[i]->str, v ? v : ""};
+	}
+	bool ok = selector_matches(sel, &ls);
+	if (ls.v != small)
+		free(ls.v);
+	return ok;
 }
 
 bool selector_matches(const struct selector *sel, const struct label_set *labels)

@@ -76,7 +76,7 @@ static void atoms_for_peer(struct atoms *as, struct atom base)
 			if (a.proto < 0 || !pp->port)
 				continue;
 			a.at = pp->at;
-			if (parse_uint(pp->port, 65535, &n)) {
+			if (cilium_port_number(pp->port, &n)) {
 				a.lo = (long)n;
 				a.hi = pp->end_port > (long)n ? pp->end_port : (long)n;
 				if (n == 0)
@@ -107,6 +107,9 @@ static void atoms_for_elem(struct atoms *as, const struct policy *p, const struc
 	for (int k = 0; k < PEER__COUNT; k++)
 		any_peer |= e->peer_at[k] != NULL;
 	if (!any_peer) {
+		/* `{}` allows nothing; with ports and no peer, it is L4-only for every peer. */
+		if (e->to_ports.presence != P_PRESENT && e->icmps.presence != P_PRESENT)
+			return;
 		base.peer = AP_ANY;
 		atoms_for_peer(as, base);
 		return;
@@ -171,6 +174,14 @@ static bool has_reserved_key(const struct selector *s)
 	return false;
 }
 
+static bool selector_mentions(const struct selector *s, const char *needle)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strstr(s->reqs[i].key, needle))
+			return true;
+	return false;
+}
+
 static bool peer_covers(const struct atom *a, const struct atom *b)
 {
 	switch (a->peer) {
@@ -184,8 +195,16 @@ static bool peer_covers(const struct atom *a, const struct atom *b)
 		return !strcmp(a->entity, "cluster") && b->peer == AP_SELECTOR &&
 		       !has_reserved_key(b->sel);
 	case AP_SELECTOR:
-		return b->peer == AP_SELECTOR && !has_reserved_key(a->sel) &&
-		       !has_reserved_key(b->sel) && (a->sel->n == 0 || selector_equal(a->sel, b->sel));
+		if (b->peer != AP_SELECTOR || has_reserved_key(a->sel) || has_reserved_key(b->sel))
+			return false;
+		if (selector_equal(a->sel, b->sel))
+			return true;
+		/* {} is "every pod of this namespace" in a CNP: it covers only peers that stay in
+		 * the namespace; in a CCNP it is every pod. */
+		return a->sel->n == 0 &&
+		       (a->p->kind == KIND_CCNP ||
+			(!selector_mentions(b->sel, "io.kubernetes.pod.namespace") &&
+			 !selector_mentions(b->sel, "io.cilium.k8s.namespace.labels.")));
 	case AP_CIDR:
 		return b->peer == AP_CIDR && !a->cidr_has_except && prefix_contains(&a->cidr, &b->cidr);
 	default:
@@ -293,45 +312,59 @@ static size_t lower_bound(const struct keyed *v, size_t n, const char *key)
 	return lo;
 }
 
-/* Looks for a cover of b among the atoms of one group; reports and returns true if found. */
-static bool find_cover(const struct atoms *as, const struct keyed *idx, size_t n, const char *key,
-		       size_t bi, struct diag_sink *d)
+/* The first atom of another element that covers b, preferring a deny; NULL if none. */
+static const struct atom *cover_in(const struct atoms *as, const struct keyed *idx, size_t n,
+				   const char *key, size_t bi)
 {
-	const struct atom *b = &as->v[bi];
+	const struct atom *b = &as->v[bi], *found = NULL;
 	for (size_t j = lower_bound(idx, n, key); j < n && !strcmp(idx[j].key, key); j++) {
 		size_t ai = idx[j].index;
 		const struct atom *a = &as->v[ai];
 		if (a->elem == b->elem || !covers(a, b))
 			continue;
 		if (a->deny)
-			report_cover(b, a, L_DENY_SHADOWS_ALLOW, d);
-		else if (!a->l7 && (ai < bi || !covers(b, a)))
-			report_cover(b, a, L_REDUNDANT_ALLOW, d);
-		else
-			continue;
-		return true;
+			return a;
+		/* Two identical allows cover each other: only the later one is redundant. */
+		if (!found && !a->l7 && (ai < bi || !covers(b, a)))
+			found = a;
 	}
-	return false;
+	return found;
 }
 
-/* One finding per rule element: the first of its atoms that is covered. */
+static const struct atom *cover_of(const struct atoms *as, const struct keyed *idx, size_t bi)
+{
+	char *own = subject_key(&as->v[bi], false), *all = subject_key(&as->v[bi], true);
+	const struct atom *a = cover_in(as, idx, as->n, own, bi);
+	const struct atom *w = strcmp(own, all) ? cover_in(as, idx, as->n, all, bi) : NULL;
+	free(own);
+	free(all);
+	return a && a->deny ? a : w && w->deny ? w : a ? a : w;
+}
+
+/* An allow element is dead or redundant only when every one of its atoms is covered. Atoms
+ * of one element are consecutive. */
 static void coverage_lints(const struct atoms *as, struct diag_sink *d)
 {
 	struct keyed *idx = xmalloc((as->n + 1) * sizeof(*idx));
 	for (size_t i = 0; i < as->n; i++)
 		idx[i] = (struct keyed){subject_key(&as->v[i], false), i};
 	qsort(idx, as->n, sizeof(*idx), cmp_keyed);
-	const struct rule_elem *reported = NULL;
-	for (size_t i = 0; i < as->n; i++) {
-		const struct atom *b = &as->v[i];
-		if (b->deny || b->elem == reported)
-			continue;
-		char *own = subject_key(b, false), *all = subject_key(b, true);
-		if (find_cover(as, idx, as->n, own, i, d) ||
-		    (strcmp(own, all) && find_cover(as, idx, as->n, all, i, d)))
-			reported = b->elem;
-		free(own);
-		free(all);
+	for (size_t i = 0; i < as->n;) {
+		size_t end = i;
+		while (end < as->n && as->v[end].elem == as->v[i].elem)
+			end++;
+		const struct atom *first = NULL;
+		bool all_denied = true, all_covered = !as->v[i].deny;
+		for (size_t k = i; k < end && all_covered; k++) {
+			const struct atom *c = cover_of(as, idx, k);
+			all_covered = c != NULL;
+			all_denied &= c && c->deny;
+			if (!first)
+				first = c;
+		}
+		if (all_covered && first)
+			report_cover(&as->v[i], first, all_denied ? L_DENY_SHADOWS_ALLOW : L_REDUNDANT_ALLOW, d);
+		i = end;
 	}
 	for (size_t i = 0; i < as->n; i++)
 		free(idx[i].key);
@@ -474,6 +507,14 @@ static void lint_ports(struct lctx *x, const struct rule_elem *e)
 		const struct port_rule *pr = &e->to_ports.v[i];
 		for (size_t k = 0; k < pr->ports.n; k++) {
 			const struct port_protocol *pp = &pr->ports.v[k];
+			unsigned long n;
+			if (pp->port && cilium_port_number(pp->port, &n) && n > 0 && pp->end_port > 0 &&
+			    (unsigned long)pp->end_port < n)
+				diag_at(x->d, L_ENDPORT_BELOW_PORT, node_get(pp->at, "endPort"),
+					"swap them, or drop endPort for a single port",
+					"endPort %d is below port %lu: Cilium ignores it and allows port %lu "
+					"alone",
+					pp->end_port, n, n);
 			if (pp->port && !strcmp(pp->port, "0") && pp->end_port > 0)
 				diag_at(x->d, L_PORT_RANGE_ZERO, pp->port_at,
 					"start the range at 1, or write port: \"0\" alone to mean all ports",
@@ -668,6 +709,10 @@ static int disable_ids(struct lint_args *a, const char *list)
 			fprintf(stderr, "polc lint: unknown lint id '%s' (see polc lint --list-rules)\n",
 				tok);
 			rc = -1;
+		} else if (rule_table[r].severity == SEV_ERROR) {
+			fprintf(stderr, "polc lint: '%s' is an error, and errors cannot be silenced\n",
+				tok);
+			rc = -1;
 		} else {
 			a->disabled[r] = true;
 		}
@@ -727,6 +772,11 @@ static int parse_lint_args(int argc, char **argv, struct lint_args *a)
 				return -1;
 			break;
 		case OPT_COLOR:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never")) {
+				fprintf(stderr, "polc lint: --color is auto, always or never, not '%s'\n",
+					optarg);
+				return -1;
+			}
 			a->color = !strcmp(optarg, "always") ? 1 : !strcmp(optarg, "never") ? 0 : -1;
 			break;
 		case OPT_MAX_DOC:

@@ -46,7 +46,11 @@ static void add_object(struct corpus *c, const struct load_options *o, const str
 		ptrvec_push(&c->other, (void *)obj);
 		return;
 	}
-	if (schema_validate(s, t, obj, d) > 0)
+	/* The annotation silences lints in the whole object, schema warnings included. */
+	d->object_disabled = annotation_disables(&c->arena, node_get(obj, "metadata"));
+	int errors = schema_validate(s, t, obj, d);
+	d->object_disabled = NULL;
+	if (errors > 0)
 		return;
 	if (!strcmp(kind, "CiliumCIDRGroup")) {
 		ptrvec_push(&c->cidr_groups, ir_cidr_group(&c->arena, obj));
@@ -80,15 +84,15 @@ static const struct node *find_template(const struct node *n, int depth)
 }
 
 /* `kubectl get -o yaml` wraps objects in a v1 List; unwrap it (one level, as kubectl does). */
-void corpus_add_document(struct corpus *c, const struct load_options *o,
-			 const struct schema_set *s, const struct node *root, struct diag_sink *d)
+int corpus_add_document(struct corpus *c, const struct load_options *o,
+			const struct schema_set *s, const struct node *root, struct diag_sink *d)
 {
 	const struct node *tmpl = find_template(root, 0);
 	if (tmpl) {
 		diag_at(d, R_YAML_TEMPLATE, tmpl,
 			"render it first (helm template, or the tool that owns it) and lint the output",
 			"this document is an unrendered Go or Helm template");
-		return;
+		return -1; /* not a policy at all: an input error, like a syntax error */
 	}
 	const char *kind = node_scalar(node_get(root, "kind"));
 	const struct node *items = node_get(root, "items");
@@ -100,9 +104,10 @@ void corpus_add_document(struct corpus *c, const struct load_options *o,
 			diag_at(d, R_SCHEMA_TYPE, items ? items : root, NULL,
 				"a List needs items: as a list of objects");
 		}
-		return;
+		return 0;
 	}
 	add_object(c, o, s, root, d);
+	return 0;
 }
 
 static int load_path(struct corpus *c, const struct load_options *o, const struct schema_set *s,
@@ -120,9 +125,9 @@ static int load_path(struct corpus *c, const struct load_options *o, const struc
 		fclose(in);
 	ptrvec_push(&c->sources, src);
 	/* A stream with a syntax error is refused whole: nothing half-read is checked. */
-	if (rc == 0)
-		for (size_t i = 0; i < docs.n; i++)
-			corpus_add_document(c, o, s, ((struct document *)docs.v[i])->root, d);
+	for (size_t i = 0; rc == 0 && i < docs.n; i++)
+		if (corpus_add_document(c, o, s, ((struct document *)docs.v[i])->root, d) < 0)
+			rc = -1;
 	ptrvec_free(&docs);
 	return rc;
 }

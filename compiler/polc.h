@@ -52,6 +52,7 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 size_t edit_distance(const char *a, const char *b);
 bool parse_uint(const char *s, unsigned long max, unsigned long *out);
+bool cilium_port_number(const char *s, unsigned long *out);
 
 /* ---------------------------------------------------------------- json.c */
 
@@ -210,8 +211,8 @@ void corpus_free(struct corpus *c);
 int corpus_load(struct corpus *c, const struct load_options *o, const struct schema_set *s,
 		const char *const *args, size_t nargs, struct diag_sink *d);
 /* Adds one parsed document (a List is unwrapped). */
-void corpus_add_document(struct corpus *c, const struct load_options *o,
-			 const struct schema_set *s, const struct node *root, struct diag_sink *d);
+int corpus_add_document(struct corpus *c, const struct load_options *o,
+			const struct schema_set *s, const struct node *root, struct diag_sink *d);
 
 /* ---------------------------------------------------------------- cidr.c, regex.c */
 

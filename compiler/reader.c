@@ -88,6 +88,9 @@ static int line_of_offset(const struct source *s, size_t off, int *col)
 	return line;
 }
 
+static const char *TEMPLATE_HINT =
+	"render it first (helm template, or the tool that owns it) and lint the output";
+
 static bool looks_like_template(const struct source *s)
 {
 	return s->text && (strstr(s->text, "{{") != NULL);
@@ -119,17 +122,24 @@ static void report_parser_error(struct reader *r, yaml_parser_t *p)
 	int line, col;
 	if (p->error == YAML_READER_ERROR) {
 		line = line_of_offset(r->src, p->problem_offset, &col);
+		unsigned byte = p->problem_offset < r->src->len
+					? (unsigned char)r->src->text[p->problem_offset]
+					: (unsigned)p->problem_value & 0xff;
 		diag_pos(r->d, R_YAML_UTF8, r->src, path, line, col,
 			 "save the file as UTF-8 (Kubernetes accepts nothing else)",
-			 "%s (byte 0x%02x at offset %zu)", p->problem ? p->problem : "bad input",
-			 (unsigned)p->problem_value & 0xff, p->problem_offset);
+			 "%s (byte 0x%02x at offset %zu)", p->problem ? p->problem : "bad input", byte,
+			 p->problem_offset);
 		return;
 	}
 	line = (int)p->problem_mark.line + 1;
 	col = (int)p->problem_mark.column + 1;
+	/* "found unexpected end of stream" is where the file ends; point at what was left open. */
+	if (p->problem && strstr(p->problem, "end of stream") && p->context) {
+		line = (int)p->context_mark.line + 1;
+		col = (int)p->context_mark.column + 1;
+	}
 	if (looks_like_template(r->src)) {
-		diag_pos(r->d, R_YAML_TEMPLATE, r->src, path, line, col,
-			 "render it first (helm template, or the tool that owns it) and lint the output",
+		diag_pos(r->d, R_YAML_TEMPLATE, r->src, path, line, col, TEMPLATE_HINT,
 			 "this looks like a Go or Helm template, not YAML (%s)",
 			 p->problem ? p->problem : "syntax error");
 		return;
@@ -270,8 +280,12 @@ static bool on_event(struct reader *r, struct parse_state *ps, yaml_event_t *e,
 			     e->start_mark);
 		if (ps->depth > 0 && ps->stack[ps->depth - 1].node->kind == NODE_MAP &&
 		    !ps->stack[ps->depth - 1].pending_key) {
-			diag_at(r->d, R_YAML_SYNTAX, n, "use a plain string as the key",
-				"complex mapping keys are not supported");
+			if (looks_like_template(r->src))
+				diag_at(r->d, R_YAML_TEMPLATE, n, TEMPLATE_HINT,
+					"this looks like a Go or Helm template, not YAML");
+			else
+				diag_at(r->d, R_YAML_SYNTAX, n, "use a plain string as the key",
+					"complex mapping keys are not supported");
 			return false;
 		}
 		memset(&ps->stack[ps->depth], 0, sizeof(struct frame));

@@ -205,9 +205,9 @@ static bool group_peer(const struct rctx *x, const struct cidr_rule *cr)
 {
 	if (cr->cidr)
 		return cidr_peer(x, cr->cidr, cr->except.v, cr->except.n);
-	for (size_t g = 0; cr->group_ref && g < x->corpus->cidr_groups.n; g++) {
+	for (size_t g = 0; g < x->corpus->cidr_groups.n; g++) {
 		const struct cidr_group *grp = x->corpus->cidr_groups.v[g];
-		if (!grp->name || strcmp(grp->name, cr->group_ref))
+		if (!cidr_group_named(grp, cr))
 			continue;
 		for (size_t k = 0; k < grp->cidrs.n; k++)
 			if (cidr_peer(x, grp->cidrs.v[k], cr->except.v, cr->except.n))
@@ -220,10 +220,9 @@ static bool service_peer(const struct rctx *x, const struct service_ref *sr)
 {
 	const struct inventory *inv = x->c->inv;
 	const struct identity *id = x->q->remote;
-	for (size_t i = 0; !sr->by_selector && sr->name && i < inv->nservices; i++) {
+	for (size_t i = 0; i < inv->nservices; i++) {
 		const struct k8s_service *svc = &inv->services[i];
-		if (strcmp(svc->name, sr->name) ||
-		    (sr->namespace && *sr->namespace && strcmp(svc->namespace, sr->namespace)))
+		if (!service_named(svc, sr))
 			continue;
 		if (!svc->has_selector) {
 			for (size_t b = 0; b < svc->nbackends; b++)
@@ -313,7 +312,7 @@ static bool one_port_matches(const struct rctx *x, const char *port, int end_por
 	unsigned long n;
 	if (!port)
 		return false;
-	if (parse_uint(port, 65535, &n)) {
+	if (cilium_port_number(port, &n)) {
 		if (n == 0)
 			return true;
 		unsigned long hi = end_port > (long)n ? (unsigned long)end_port : n;
@@ -521,7 +520,7 @@ struct ref_result ref_evaluate(const struct cluster *c, const struct corpus *cor
 	if (t.deny_p)
 		return (struct ref_result){VERDICT_DENY, REASON_POLICY_DENY, t.deny_p, t.deny_at};
 	if (t.allow_p)
-		return (struct ref_result){VERDICT_ALLOW,
+		return (struct ref_result){t.auth == 2 ? VERDICT_DENY : VERDICT_ALLOW,
 					   t.auth ? REASON_AUTH : t.l7 ? REASON_L7 : REASON_ALLOWED,
 					   t.allow_p, t.allow_at};
 	bool localhost = q->dir == DIR_INGRESS && c->sem.allow_localhost && q->remote->id == ID_HOST;

@@ -207,23 +207,25 @@ struct flow_result mapstate_lookup(const struct mapstate *ms, uint32_t remote, u
 {
 	if (!ms->enforced)
 		return (struct flow_result){VERDICT_ALLOW, REASON_NOT_ENFORCED, 0};
-	struct flow_result allow = {VERDICT_DENY, REASON_DEFAULT_DENY, 0};
+	bool allowed = false, l7 = false;
 	uint8_t auth = 0;
-	bool l7 = false;
+	uint32_t cookie = 0; /* the first rule that allows it; 0 for polc's synthetic entries */
 	for (size_t i = 0; i < ms->n; i++) {
 		const struct ms_entry *e = &ms->v[i];
 		if (!entry_matches(e, remote, proto, port))
 			continue;
 		if (e->deny)
 			return (struct flow_result){VERDICT_DENY, REASON_POLICY_DENY, e->cookie};
-		if (allow.verdict == VERDICT_DENY || (e->cookie && e->cookie < allow.cookie) ||
-		    !allow.cookie)
-			allow = (struct flow_result){VERDICT_ALLOW, REASON_ALLOWED, e->cookie};
+		allowed = true;
+		if (e->cookie && (!cookie || e->cookie < cookie))
+			cookie = e->cookie;
 		l7 |= e->l7;
 		if (e->auth > auth)
 			auth = e->auth;
 	}
-	if (allow.verdict == VERDICT_ALLOW)
-		allow.reason = auth ? REASON_AUTH : l7 ? REASON_L7 : REASON_ALLOWED;
-	return allow;
+	if (!allowed)
+		return (struct flow_result){VERDICT_DENY, REASON_DEFAULT_DENY, 0};
+	/* test-always-fail: the handshake never succeeds, so the flow never passes. */
+	enum verdict v = auth == AUTH_ALWAYS_FAIL ? VERDICT_DENY : VERDICT_ALLOW;
+	return (struct flow_result){v, auth ? REASON_AUTH : l7 ? REASON_L7 : REASON_ALLOWED, cookie};
 }

@@ -86,6 +86,8 @@ struct cluster *cluster_build(const struct inventory *inv, const struct corpus *
 void cluster_free(struct cluster *c);
 const struct identity *identity_by_id(const struct cluster *c, uint32_t id);
 const struct identity *identity_by_key(const struct cluster *c, const char *labels_key);
+uint32_t node_identity(const struct inventory *inv, const struct k8s_node *n, size_t ip,
+		       const char *local_node);
 /* The identity a packet from/to this address gets (the ipcache), seen from an endpoint on
  * node `local_node` (host vs remote-node). */
 const struct identity *identity_for_ip(const struct cluster *c, const char *ip,
@@ -162,6 +164,8 @@ struct flat_policy {
 
 int translate(const struct cluster *c, const struct corpus *policies, struct flat_policy *out,
 	      struct diag_sink *d);
+bool cidr_group_named(const struct cidr_group *grp, const struct cidr_rule *cr);
+bool service_named(const struct k8s_service *svc, const struct service_ref *sr);
 void flat_policy_free(struct flat_policy *fp);
 bool flat_subject_selects(const struct flat_rule *r, const struct endpoint *ep);
 

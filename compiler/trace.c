@@ -67,6 +67,9 @@ int session_load(struct session *s, const char *const *inv, size_t ninv,
 	if (corpus_load(&s->policies, &s->load, s->schemas, pol, npol, &s->diag) < 0 ||
 	    s->diag.counts[SEV_ERROR])
 		return -1;
+	/* CIDR groups may come with the inventory (kubectl get ciliumcidrgroups). */
+	for (size_t i = 0; i < s->inv->objects->cidr_groups.n; i++)
+		ptrvec_push(&s->policies.cidr_groups, s->inv->objects->cidr_groups.v[i]);
 	return session_build(s);
 }
 
@@ -139,6 +142,17 @@ static int resolve_party(const struct cluster *c, const char *text, struct party
 	if (out->ep) {
 		out->id = out->ep->id;
 		return 0;
+	}
+	/* A pod on the host network is its node's address. */
+	for (size_t i = 0; i < c->inv->npods; i++) {
+		const struct pod *p = &c->inv->pods[i];
+		char name[512];
+		snprintf(name, sizeof name, "%s/%s", p->namespace, p->name);
+		if (p->host_network && p->nips && (!strcmp(name, text) ||
+						   (p->workload && !strcmp(p->workload, text)))) {
+			text = p->ips[0];
+			break;
+		}
 	}
 	struct prefix p;
 	if (parse_prefix(text, &p, true) == 0) {

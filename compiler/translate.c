@@ -148,16 +148,36 @@ static void cidr_peer(struct tctx *t, struct ptrvec *peers, const char *cidr,
 			fp->nexcept++;
 }
 
+/* A CIDR group named by cidrGroupRef, or selected by cidrGroupSelector. */
+bool cidr_group_named(const struct cidr_group *grp, const struct cidr_rule *cr)
+{
+	if (cr->group_ref)
+		return grp->name && !strcmp(grp->name, cr->group_ref);
+	return cr->group_selector.presence == P_PRESENT &&
+	       selector_matches_labels_node(&cr->group_selector, grp->labels);
+}
+
+/* A service named by k8sService, or selected by k8sServiceSelector (namespace empty: any). */
+bool service_named(const struct k8s_service *svc, const struct service_ref *sr)
+{
+	if (sr->namespace && *sr->namespace && strcmp(svc->namespace, sr->namespace))
+		return false;
+	if (sr->by_selector)
+		return selector_matches_labels_node(&sr->selector, svc->labels);
+	return sr->name && !strcmp(svc->name, sr->name);
+}
+
 static void cidr_rule_peers(struct tctx *t, struct ptrvec *peers, const struct cidr_rule *cr)
 {
 	if (cr->cidr) {
 		cidr_peer(t, peers, cr->cidr, cr->except.v, cr->except.n);
 		return;
 	}
-	for (size_t g = 0; cr->group_ref && g < t->corpus->cidr_groups.n; g++) {
+	for (size_t g = 0; g < t->corpus->cidr_groups.n; g++) {
 		const struct cidr_group *grp = t->corpus->cidr_groups.v[g];
-		for (size_t k = 0; grp->name && !strcmp(grp->name, cr->group_ref) && k < grp->cidrs.n;
-		     k++)
+		if (!cidr_group_named(grp, cr))
+			continue;
+		for (size_t k = 0; k < grp->cidrs.n; k++)
 			cidr_peer(t, peers, grp->cidrs.v[k], cr->except.v, cr->except.n);
 	}
 }
@@ -167,10 +187,9 @@ static void cidr_rule_peers(struct tctx *t, struct ptrvec *peers, const struct c
 static void service_peers(struct tctx *t, struct ptrvec *peers, const struct service_ref *sr)
 {
 	const struct inventory *inv = t->c->inv;
-	for (size_t i = 0; !sr->by_selector && i < inv->nservices; i++) {
+	for (size_t i = 0; i < inv->nservices; i++) {
 		const struct k8s_service *svc = &inv->services[i];
-		if (!sr->name || strcmp(svc->name, sr->name) ||
-		    (sr->namespace && *sr->namespace && strcmp(svc->namespace, sr->namespace)))
+		if (!service_named(svc, sr))
 			continue;
 		if (!svc->has_selector) {
 			for (size_t b = 0; b < svc->nbackends; b++)
@@ -266,7 +285,7 @@ static void port_entry(struct tctx *t, struct ptrvec *ports, const struct port_p
 	long lo = 0, hi = 65535;
 	if (!pp->port)
 		return;
-	if (parse_uint(pp->port, 65535, &n)) {
+	if (cilium_port_number(pp->port, &n)) {
 		lo = (long)n;
 		hi = pp->end_port > lo ? pp->end_port : lo;
 		if (n == 0)

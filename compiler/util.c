@@ -194,6 +194,26 @@ size_t edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
+/* A port as Cilium's agent reads it: digits in Go's base-prefix syntax, so "010" is octal 8
+ * and "080" is no number at all. */
+bool cilium_port_number(const char *s, unsigned long *out)
+{
+	if (!s || !*s || strspn(s, "0123456789") != strlen(s))
+		return false;
+	if (s[0] != '0' || !s[1])
+		return parse_uint(s, 65535, out);
+	unsigned long v = 0;
+	for (const char *p = s + 1; *p; p++) {
+		if (*p > '7')
+			return false;
+		v = v * 8 + (unsigned long)(*p - '0');
+		if (v > 65535)
+			return false;
+	}
+	*out = v;
+	return true;
+}
+
 /* Decimal only: no sign, no base prefix, no leading zero (except "0"). */
 bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
