@@ -437,6 +437,62 @@ static void add_cidr_identities(struct cluster *c, const struct corpus *policies
 	ptrvec_free(&texts);
 }
 
+/* ---- named ports, for egress rules (one number everywhere, or none) */
+
+struct named_port {
+	char key[80];
+	long port;
+	UT_hash_handle hh;
+};
+
+static uint8_t proto_number(const char *p)
+{
+	return !strcmp(p, "UDP") ? 17 : !strcmp(p, "SCTP") ? 132 : 6;
+}
+
+static void port_key(char *buf, size_t size, const char *name, uint8_t proto)
+{
+	size_t i = 0;
+	for (; name[i] && i + 8 < size; i++)
+		buf[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
+	snprintf(buf + i, size - i, "/%u", proto);
+}
+
+static void index_named_ports(struct cluster *c)
+{
+	struct named_port *index = NULL;
+	for (size_t i = 0; i < c->neps; i++) {
+		const struct pod *p = c->eps[i].pod;
+		for (size_t k = 0; k < p->nports; k++) {
+			const struct container_port *cp = &p->ports[k];
+			if (!cp->name || cp->port <= 0)
+				continue;
+			struct named_port *e = NULL;
+			char key[80];
+			port_key(key, sizeof key, cp->name, proto_number(cp->protocol));
+			HASH_FIND_STR(index, key, e);
+			if (!e) {
+				e = arena_alloc(&c->arena, sizeof(*e));
+				snprintf(e->key, sizeof e->key, "%s", key);
+				e->port = cp->port;
+				HASH_ADD_STR(index, key, e);
+			} else if (e->port != cp->port) {
+				e->port = -1; /* two numbers for one name: Cilium installs nothing */
+			}
+		}
+	}
+	c->named_ports = index;
+}
+
+long cluster_named_port(const struct cluster *c, const char *name, uint8_t proto)
+{
+	struct named_port *index = c->named_ports, *e = NULL;
+	char key[80];
+	port_key(key, sizeof key, name, proto);
+	HASH_FIND_STR(index, key, e);
+	return e ? e->port : -1;
+}
+
 static bool detect_dual_stack(const struct inventory *inv)
 {
 	bool v4 = false, v6 = false;
@@ -476,6 +532,7 @@ struct cluster *cluster_build(const struct inventory *inv, const struct corpus *
 	c->ids = (struct identity **)ids.v;
 	c->nids = ids.n;
 	cluster_index_labels(c);
+	index_named_ports(c);
 	return c;
 }
 
@@ -486,6 +543,8 @@ void cluster_free(struct cluster *c)
 	struct id_entry *index = c->by_key;
 	HASH_CLEAR(hh, index);
 	cluster_free_label_index(c);
+	struct named_port *np = c->named_ports;
+	HASH_CLEAR(hh, np);
 	free(c->ids);
 	arena_free(&c->arena);
 	free(c);

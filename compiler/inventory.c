@@ -292,7 +292,11 @@ struct inventory *inventory_load(const char *const *paths, size_t npaths,
 	struct corpus *objects = xcalloc(1, sizeof(*objects));
 	corpus_init(objects);
 	struct schema_set *s = schema_builtin();
+	/* `kubectl get -o yaml` of a large cluster is one List document of many megabytes: for
+	 * inventories the document limit is the input limit. */
 	struct load_options o = {.limits = *lim, .inventory = true};
+	if (o.limits.max_document_bytes < o.limits.max_input_bytes)
+		o.limits.max_document_bytes = o.limits.max_input_bytes;
 	int rc = corpus_load(objects, &o, s, paths, npaths, d);
 	schema_free(s);
 	if (rc < 0) {

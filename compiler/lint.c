@@ -331,13 +331,11 @@ static const struct atom *cover_in(const struct atoms *as, const struct keyed *i
 	return found;
 }
 
-static const struct atom *cover_of(const struct atoms *as, const struct keyed *idx, size_t bi)
+static const struct atom *cover_of(const struct atoms *as, const struct keyed *idx,
+				   char *const *own, char *const *all, size_t bi)
 {
-	char *own = subject_key(&as->v[bi], false), *all = subject_key(&as->v[bi], true);
-	const struct atom *a = cover_in(as, idx, as->n, own, bi);
-	const struct atom *w = strcmp(own, all) ? cover_in(as, idx, as->n, all, bi) : NULL;
-	free(own);
-	free(all);
+	const struct atom *a = cover_in(as, idx, as->n, own[bi], bi);
+	const struct atom *w = strcmp(own[bi], all[bi]) ? cover_in(as, idx, as->n, all[bi], bi) : NULL;
 	return a && a->deny ? a : w && w->deny ? w : a ? a : w;
 }
 
@@ -345,9 +343,15 @@ static const struct atom *cover_of(const struct atoms *as, const struct keyed *i
  * of one element are consecutive. */
 static void coverage_lints(const struct atoms *as, struct diag_sink *d)
 {
+	/* Atoms of one rule share a subject: build its two keys once per rule. */
 	struct keyed *idx = xmalloc((as->n + 1) * sizeof(*idx));
-	for (size_t i = 0; i < as->n; i++)
-		idx[i] = (struct keyed){subject_key(&as->v[i], false), i};
+	char **own = xcalloc(as->n + 1, sizeof(char *)), **all = xcalloc(as->n + 1, sizeof(char *));
+	for (size_t i = 0; i < as->n; i++) {
+		bool same = i && as->v[i].rule == as->v[i - 1].rule && as->v[i].dir == as->v[i - 1].dir;
+		own[i] = same ? own[i - 1] : subject_key(&as->v[i], false);
+		all[i] = same ? all[i - 1] : subject_key(&as->v[i], true);
+		idx[i] = (struct keyed){own[i], i};
+	}
 	qsort(idx, as->n, sizeof(*idx), cmp_keyed);
 	for (size_t i = 0; i < as->n;) {
 		size_t end = i;
@@ -356,7 +360,7 @@ static void coverage_lints(const struct atoms *as, struct diag_sink *d)
 		const struct atom *first = NULL;
 		bool all_denied = true, all_covered = !as->v[i].deny;
 		for (size_t k = i; k < end && all_covered; k++) {
-			const struct atom *c = cover_of(as, idx, k);
+			const struct atom *c = cover_of(as, idx, own, all, k);
 			all_covered = c != NULL;
 			all_denied &= c && c->deny;
 			if (!first)
@@ -367,7 +371,12 @@ static void coverage_lints(const struct atoms *as, struct diag_sink *d)
 		i = end;
 	}
 	for (size_t i = 0; i < as->n; i++)
-		free(idx[i].key);
+		if (!i || own[i] != own[i - 1]) {
+			free(own[i]);
+			free(all[i]);
+		}
+	free(own);
+	free(all);
 	free(idx);
 }
 

@@ -71,24 +71,23 @@ static bool proto_matches(const char *written, uint8_t proto)
 }
 
 /* Ingress: the endpoint's own container port. Egress: the one number every known pod uses
- * for that name; none, or two different numbers, means no entry. Returns -1 for none. */
+ * for that name (indexed once per cluster); none, or two different numbers, means no entry.
+ * Returns -1 for none. */
 static long named_port(const struct cluster *c, const struct endpoint *ep, enum direction dir,
 		       const char *name, uint8_t proto)
 {
+	if (dir == DIR_EGRESS)
+		return cluster_named_port(c, name, proto);
 	long found = -1;
-	for (size_t i = 0; i < c->neps; i++) {
-		const struct pod *p = c->eps[i].pod;
-		if (dir == DIR_INGRESS && &c->eps[i] != ep)
+	const struct pod *p = ep->pod;
+	for (size_t k = 0; k < p->nports; k++) {
+		const struct container_port *cp = &p->ports[k];
+		if (!cp->name || strcasecmp(cp->name, name) || !proto_matches(cp->protocol, proto) ||
+		    cp->port <= 0)
 			continue;
-		for (size_t k = 0; k < p->nports; k++) {
-			const struct container_port *cp = &p->ports[k];
-			if (!cp->name || strcasecmp(cp->name, name) || !proto_matches(cp->protocol, proto) ||
-			    cp->port <= 0)
-				continue;
-			if (found >= 0 && found != cp->port)
-				return -1;
-			found = cp->port;
-		}
+		if (found >= 0 && found != cp->port)
+			return -1;
+		found = cp->port;
 	}
 	return found;
 }

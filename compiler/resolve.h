@@ -75,6 +75,7 @@ struct cluster {
 	struct arena arena;
 	void *by_key;      /* uthash index: labels key -> identity */
 	void *label_index; /* uthash: "key=value" and "key" -> identities (selcache.c) */
+	void *named_ports; /* uthash: "name/proto" -> the one number every pod uses, or -1 */
 };
 
 /* Builds identities for the inventory's pods and workloads, the reserved identities, and a
@@ -93,6 +94,8 @@ uint32_t node_identity(const struct inventory *inv, const struct k8s_node *n, si
 const struct identity *identity_for_ip(const struct cluster *c, const char *ip,
 				       const char *local_node);
 const struct endpoint *endpoint_by_name(const struct cluster *c, const char *name);
+/* Egress named ports: the number all endpoints agree on for (name, protocol), or -1. */
+long cluster_named_port(const struct cluster *c, const char *name, uint8_t proto);
 int identity_write_alloc(const struct cluster *c, const char *path);
 
 /* ---------------------------------------------------------------- translate.c */

@@ -41,6 +41,7 @@ struct schema_type {
 	char **enums;
 	size_t nenums;
 	pcre2_code *pattern;
+	pcre2_match_data *match; /* reused: validation is single-threaded */
 	char *pattern_src, *pattern_hint;
 	char *format;
 	char *deprecated;
@@ -50,7 +51,7 @@ struct schema_type {
 struct schema_set {
 	struct arena arena;
 	struct ptrvec named; /* struct schema_type * */
-	struct ptrvec patterns; /* pcre2_code *, to free */
+	struct ptrvec patterns; /* struct schema_type * with a compiled pattern, to free */
 };
 
 /* The embedded schema files (generated from schemas/ by tools/embed). */
@@ -125,7 +126,9 @@ static void compile_pattern(struct schema_set *s, struct schema_type *t, const s
 				   NULL);
 	if (!t->pattern)
 		die_schema(n, "pattern does not compile");
-	ptrvec_push(&s->patterns, t->pattern);
+	pcre2_jit_compile(t->pattern, PCRE2_JIT_COMPLETE);
+	t->match = pcre2_match_data_create_from_pattern(t->pattern, NULL);
+	ptrvec_push(&s->patterns, t);
 }
 
 /* One key of a type spec. */
@@ -269,8 +272,11 @@ void schema_free(struct schema_set *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->patterns.n; i++)
-		pcre2_code_free(s->patterns.v[i]);
+	for (size_t i = 0; i < s->patterns.n; i++) {
+		struct schema_type *t = s->patterns.v[i];
+		pcre2_match_data_free(t->match);
+		pcre2_code_free(t->pattern);
+	}
 	ptrvec_free(&s->patterns);
 	ptrvec_free(&s->named);
 	arena_free(&s->arena);
@@ -510,9 +516,7 @@ static void validate_string(struct vctx *c, const struct schema_type *t, const s
 		}
 	}
 	if (t->pattern) {
-		pcre2_match_data *md = pcre2_match_data_create_from_pattern(t->pattern, NULL);
-		int rc = pcre2_match(t->pattern, (PCRE2_SPTR)n->str, n->len, 0, 0, md, NULL);
-		pcre2_match_data_free(md);
+		int rc = pcre2_match(t->pattern, (PCRE2_SPTR)n->str, n->len, 0, 0, t->match, NULL);
 		if (rc < 0)
 			err(c, R_SCHEMA_PATTERN, n, t->pattern_hint, "\"%s\" is not a valid %s", n->str,
 			    field);

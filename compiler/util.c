@@ -49,13 +49,15 @@ struct arena_chunk {
 	_Alignas(16) unsigned char data[];
 };
 
+/* Chunks come zeroed from calloc (fresh pages for large ones, so nothing is touched twice),
+ * and an arena never reuses memory: allocations need no memset of their own. */
 void *arena_alloc(struct arena *a, size_t size)
 {
 	size = (size + 15) & ~(size_t)15;
 	struct arena_chunk *c = a->head;
 	if (!c || c->size - c->used < size) {
-		size_t cap = size > 65536 ? size : 65536;
-		c = xmalloc(sizeof(*c) + cap);
+		size_t cap = size > (1u << 20) ? size : (1u << 20);
+		c = xcalloc(1, sizeof(*c) + cap);
 		c->used = 0;
 		c->size = cap;
 		c->next = a->head;
@@ -63,7 +65,6 @@ void *arena_alloc(struct arena *a, size_t size)
 	}
 	void *p = c->data + c->used;
 	c->used += size;
-	memset(p, 0, size);
 	return p;
 }
 

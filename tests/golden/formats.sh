@@ -210,7 +210,8 @@ else
 	failed=$((failed + 1))
 fi
 jq -n --slurpfile j out.json --slurpfile s out.sarif \
-	'[$j[0].diagnostics[] | [.id, .severity, .file, .line, .column]] ==
+	'[$j[0].diagnostics[] | [.id, .severity, (if .file == "-" then "stdin" else .file end),
+		.line, .column]] ==
 	 [$s[0].runs[0].results[] | [.ruleId, .level,
 		.locations[0].physicalLocation.artifactLocation.uri,
 		(.locations[0].physicalLocation.region.startLine // 0),
