@@ -287,24 +287,41 @@ static char *subject_key(const struct atom *a, bool wildcard)
 	return sb.s;
 }
 
+/* Subject keys are compared by a 64-bit hash first (FNV-1a), the text only on a tie. */
 struct keyed {
+	uint64_t hash;
 	char *key;
 	size_t index;
 };
 
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static int cmp_hash_key(uint64_t ha, const char *a, uint64_t hb, const char *b)
+{
+	if (ha != hb)
+		return ha < hb ? -1 : 1;
+	return strcmp(a, b);
+}
+
 static int cmp_keyed(const void *a, const void *b)
 {
 	const struct keyed *x = a, *y = b;
-	int c = strcmp(x->key, y->key);
+	int c = cmp_hash_key(x->hash, x->key, y->hash, y->key);
 	return c ? c : (x->index < y->index ? -1 : x->index > y->index);
 }
 
-static size_t lower_bound(const struct keyed *v, size_t n, const char *key)
+static size_t lower_bound(const struct keyed *v, size_t n, uint64_t hash, const char *key)
 {
 	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		if (strcmp(v[mid].key, key) < 0)
+		if (cmp_hash_key(v[mid].hash, v[mid].key, hash, key) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -317,7 +334,9 @@ static const struct atom *cover_in(const struct atoms *as, const struct keyed *i
 				   const char *key, size_t bi)
 {
 	const struct atom *b = &as->v[bi], *found = NULL;
-	for (size_t j = lower_bound(idx, n, key); j < n && !strcmp(idx[j].key, key); j++) {
+	uint64_t h = fnv1a(key);
+	for (size_t j = lower_bound(idx, n, h, key);
+	     j < n && idx[j].hash == h && !strcmp(idx[j].key, key); j++) {
 		size_t ai = idx[j].index;
 		const struct atom *a = &as->v[ai];
 		if (a->elem == b->elem || !covers(a, b))
@@ -350,7 +369,7 @@ static void coverage_lints(const struct atoms *as, struct diag_sink *d)
 		bool same = i && as->v[i].rule == as->v[i - 1].rule && as->v[i].dir == as->v[i - 1].dir;
 		own[i] = same ? own[i - 1] : subject_key(&as->v[i], false);
 		all[i] = same ? all[i - 1] : subject_key(&as->v[i], true);
-		idx[i] = (struct keyed){own[i], i};
+		idx[i] = (struct keyed){same ? idx[i - 1].hash : fnv1a(own[i]), own[i], i};
 	}
 	qsort(idx, as->n, sizeof(*idx), cmp_keyed);
 	for (size_t i = 0; i < as->n;) {

@@ -87,7 +87,9 @@ static const struct node *find_template(const struct node *n, int depth)
 int corpus_add_document(struct corpus *c, const struct load_options *o,
 			const struct schema_set *s, const struct node *root, struct diag_sink *d)
 {
-	const struct node *tmpl = find_template(root, 0);
+	/* Walk the tree only when its file has a "{{" at all. */
+	const struct source *src = root->src;
+	const struct node *tmpl = src && src->braces ? find_template(root, 0) : NULL;
 	if (tmpl) {
 		diag_at(d, R_YAML_TEMPLATE, tmpl,
 			"render it first (helm template, or the tool that owns it) and lint the output",

@@ -82,6 +82,7 @@ struct source {
 	char *path;    /* as the user named it; "-" is stdin */
 	char *text;    /* what was read (bounded by the limits) */
 	size_t len;
+	bool braces;   /* the text has a "{{" somewhere: it may be a template */
 };
 
 struct node {

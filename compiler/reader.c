@@ -347,6 +347,7 @@ int read_stream(struct arena *a, const char *path, FILE *in, const struct reader
 	yaml_parser_delete(&p);
 	/* The text lives in the arena's lifetime too: hand it over. */
 	if (r.src->text) {
+		r.src->braces = memmem(r.src->text, r.src->len, "{{", 2) != NULL;
 		char *t = arena_strndup(a, r.src->text, r.src->len);
 		free(r.src->text);
 		r.src->text = t;
