@@ -187,7 +187,7 @@ int icmp_type_number(const char *family, const char *type)
 static void check_icmps(struct ctx *c, const struct rule_elem *r)
 {
 	if (r->icmps.n && r->to_ports.presence == P_PRESENT)
-		diag_at(c->d, R_ICMP, node_get(r->at, "icmps"),
+		diag_at(c->d, R_ICMP, node_key(r->at, "icmps"),
 			"put icmps and toPorts in two separate rules",
 			"icmps and toPorts cannot be combined in one rule");
 	for (size_t i = 0; i < r->icmps.n; i++)
@@ -393,7 +393,7 @@ static void check_elems(struct ctx *c, const struct rule_elem *v, size_t n)
 static void check_rule(struct ctx *c, const struct rule *r)
 {
 	if (c->p->kind == KIND_CNP && r->node_selector.presence == P_PRESENT)
-		diag_at(c->d, R_NODE_SELECTOR_CNP, node_get(r->at, "nodeSelector"),
+		diag_at(c->d, R_NODE_SELECTOR_CNP, node_key(r->at, "nodeSelector"),
 			"host policies are clusterwide: use a CiliumClusterwideNetworkPolicy",
 			"a CiliumNetworkPolicy cannot have a nodeSelector");
 	check_selector(c, &r->endpoint_selector);

@@ -645,8 +645,23 @@ static void lint_matches_nothing(struct lctx *x, const struct selector *s, bool 
 		if (selector_matches(s, &pod->identity))
 			return;
 	}
-	diag_at(x->d, L_SELECTOR_MATCHES_NOTHING, s->at,
-		"check the labels against kubectl get pods --show-labels",
+	const char *filtered = NULL;
+	for (size_t i = 0; i < s->n && !filtered; i++) {
+		const char *colon = strchr(s->reqs[i].key, ':');
+		const char *key = colon ? colon + 1 : s->reqs[i].key;
+		if ((s->reqs[i].op == OP_IN || s->reqs[i].op == OP_EXISTS) &&
+		    !label_is_identity_relevant(key))
+			filtered = key;
+	}
+	char hint[256];
+	if (filtered)
+		snprintf(hint, sizeof hint,
+			 "Cilium leaves %s out of security identities, so no selector can match it; "
+			 "select by a stable label such as app.kubernetes.io/name",
+			 filtered);
+	else
+		snprintf(hint, sizeof hint, "check the labels against kubectl get pods --show-labels");
+	diag_at(x->d, L_SELECTOR_MATCHES_NOTHING, s->at, hint,
 		"%s matches no pod in the inventory%s%s%s", what, scoped ? " (namespace \"" : "",
 		scoped ? (x->p->namespace ? x->p->namespace : "") : "", scoped ? "\")" : "");
 }

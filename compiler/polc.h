@@ -119,6 +119,7 @@ int collect_inputs(const char *arg, struct ptrvec *paths, struct diag_sink *d);
 
 bool node_is_null(const struct node *n);
 struct node *node_get(const struct node *map, const char *key);
+struct node *node_key(const struct node *map, const char *key); /* the key node itself */
 const char *node_scalar(const struct node *n); /* NULL unless a scalar */
 
 /* ---------------------------------------------------------------- diag.c */

@@ -377,6 +377,16 @@ struct node *node_get(const struct node *map, const char *key)
 	return NULL;
 }
 
+struct node *node_key(const struct node *map, const char *key)
+{
+	if (!map || map->kind != NODE_MAP)
+		return NULL;
+	for (size_t i = 0; i < map->n; i++)
+		if (map->keys[i]->kind == NODE_SCALAR && !strcmp(map->keys[i]->str, key))
+			return map->keys[i];
+	return NULL;
+}
+
 const char *node_scalar(const struct node *n)
 {
 	return n && n->kind == NODE_SCALAR ? n->str : NULL;

@@ -460,6 +460,9 @@ static void validate_object(struct vctx *c, const struct schema_type *t, const s
 			err(c, R_SCHEMA_UNKNOWN_FIELD, n->keys[i], hint, "unknown field \"%s\"", key);
 			continue;
 		}
+		if (t->props[p]->deprecated)
+			diag_at(c->d, L_DEPRECATED, n->keys[i], t->props[p]->deprecated,
+				"\"%s\" is deprecated", key);
 		validate(c, t->props[p], n->vals[i], key);
 	}
 	for (size_t r = 0; r < t->nrequired; r++)
@@ -483,7 +486,10 @@ static void validate_string(struct vctx *c, const struct schema_type *t, const s
 		}
 		if (is_number_text(n->str)) {
 			char hint[128];
-			snprintf(hint, sizeof hint, "the API wants a string here: write \"%s\"", n->str);
+			const char *digits = n->str;
+			while (digits[0] == '0' && digits[1] >= '0' && digits[1] <= '9')
+				digits++; /* "080" would be no port at all: suggest "80" */
+			snprintf(hint, sizeof hint, "the API wants a string here: write \"%s\"", digits);
 			err(c, R_SCHEMA_TYPE, n, hint, "\"%s\" must be a string, not a number", field);
 			return;
 		}
@@ -595,8 +601,6 @@ static const char *kind_word(const struct node *n)
 static void validate(struct vctx *c, const struct schema_type *t, const struct node *n,
 		     const char *field)
 {
-	if (t->deprecated && n)
-		diag_at(c->d, L_DEPRECATED, n, t->deprecated, "\"%s\" is deprecated", field);
 	t = resolve(t);
 	/* API servers prune nulls for non-nullable CRD fields: null means "not given". */
 	if (!t || t->type == ST_ANY || node_is_null(n))
