@@ -567,8 +567,51 @@ static void lint_ports(struct lctx *x, const struct rule_elem *e)
 }
 
 /* toFQDNs only ever matches IPs that Cilium's DNS proxy saw, so a DNS rule must exist. */
+static bool rule_has_dns(const struct rule *o)
+{
+	for (size_t e = 0; e < o->egress.n; e++)
+		for (size_t t = 0; t < o->egress.v[e].to_ports.n; t++)
+			if (o->egress.v[e].to_ports.v[t].l7_kind == L7_DNS)
+				return true;
+	return false;
+}
+
+/* Does the rule's subject select this pod? (CNP subjects stay in their namespace.) */
+static bool subject_selects_pod(const struct policy *p, const struct rule *r, const struct pod *pod)
+{
+	if (r->endpoint_selector.presence != P_PRESENT || pod->host_network)
+		return false;
+	if (p->kind == KIND_CNP && strcmp(pod->namespace, p->namespace))
+		return false;
+	return selector_matches(&r->endpoint_selector, &pod->identity);
+}
+
+/* With an inventory: every pod the FQDN rule applies to is also under some DNS rule. */
+static bool dns_covers_pods(const struct lctx *x, const struct rule *r)
+{
+	const struct inventory *inv = x->o->inv;
+	for (size_t i = 0; i < inv->npods; i++) {
+		const struct pod *pod = &inv->pods[i];
+		if (!subject_selects_pod(x->p, r, pod))
+			continue;
+		bool covered = false;
+		for (size_t k = 0; k < x->c->policies.n && !covered; k++) {
+			const struct policy *p = x->c->policies.v[k];
+			for (size_t m = 0; p->kind != KIND_KNP && m < p->rules.n && !covered; m++)
+				covered = rule_has_dns(&p->rules.v[m]) &&
+					  subject_selects_pod(p, &p->rules.v[m], pod);
+		}
+		if (!covered)
+			return false;
+	}
+	return true;
+}
+
+/* Without one: a DNS rule in the same scope whose subject is the same selector or {}. */
 static bool has_dns_rule_for(const struct lctx *x, const struct rule *r)
 {
+	if (x->o->inv)
+		return dns_covers_pods(x, r);
 	for (size_t i = 0; i < x->c->policies.n; i++) {
 		const struct policy *p = x->c->policies.v[i];
 		if (p->kind == KIND_KNP || (p->namespace && x->p->namespace &&
@@ -577,12 +620,8 @@ static bool has_dns_rule_for(const struct lctx *x, const struct rule *r)
 		for (size_t k = 0; k < p->rules.n; k++) {
 			const struct rule *o = &p->rules.v[k];
 			const struct selector *a = &o->endpoint_selector, *b = &r->endpoint_selector;
-			if (a->presence != P_PRESENT || (a->n && !selector_equal(a, b)))
-				continue;
-			for (size_t e = 0; e < o->egress.n; e++)
-				for (size_t t = 0; t < o->egress.v[e].to_ports.n; t++)
-					if (o->egress.v[e].to_ports.v[t].l7_kind == L7_DNS)
-						return true;
+			if (a->presence == P_PRESENT && (!a->n || selector_equal(a, b)) && rule_has_dns(o))
+				return true;
 		}
 	}
 	return false;
