@@ -232,6 +232,8 @@ int do_compile(int argc, char **argv)
 	session_init(&s);
 	struct cluster_args ca = {0};
 	struct compile_args a = {.verify = true};
+	/* compile spot-checks the reference; polc verify checks far more (--reference-budget) */
+	s.verify_budget = 2000;
 	a.o.generation = 1;
 	a.o.max_per_endpoint = 16384;
 	int rc = EXIT_USAGE, parsed = parse_compile(argc, argv, &s, &ca, &a);

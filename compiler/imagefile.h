@@ -99,7 +99,8 @@ int image_verify_semantics(const struct image *img, const struct session *s,
 	"  --generation N      stamped into the image; a loader only replaces a lower one\n"     \
 	"  --max-entries N     policy entries per endpoint (default 16384, like Cilium)\n"       \
 	"  --audit ENDPOINT    ns/pod to put in audit mode (verdicts reported, traffic passes)\n" \
-	"  --reference-budget N  reference-evaluator checks before verify samples (200000)\n"    \
+	"  --reference-budget N  flows also checked by the reference evaluator (2000; every\n"    \
+	"                      flow class is always checked against the resolved policy)\n"    \
 	"\n"                                                                                      \
 	"Exit status: 0 written and verified, 1 capacity or verification failure, 2 usage or\n"  \
 	"input error."

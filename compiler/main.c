@@ -4,6 +4,7 @@
 #include "config.h"
 #include "imagefile.h"
 #include "loader.h"
+#include "../learner/learn.h"
 
 #include <string.h>
 
@@ -22,6 +23,7 @@ static const struct cmd COMMANDS[] = {
 	{"unload", do_unload, "remove everything polc load created", UNLOAD_USAGE},
 	{"status", do_status, "show what is enforced on this node", STATUS_USAGE},
 	{"observe", do_observe, "stream verdict events", OBSERVE_USAGE},
+	{"learn", do_learn, "learn least-privilege policies from captured traffic", LEARN_USAGE},
 	{"help", do_help, "show help for polc or for a verb", "polc help [VERB]"},
 	{"version", do_version, "print the version", "polc --version"},
 };

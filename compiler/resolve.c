@@ -201,30 +201,69 @@ static bool entry_matches(const struct ms_entry *e, uint32_t remote, uint8_t pro
 	return e->proto == proto && port >= e->lo && port <= e->hi;
 }
 
+/* [first, end) of the entries for one identity. */
+static void identity_range(const struct mapstate *ms, uint32_t id, size_t out[2])
+{
+	size_t lo = 0, hi = ms->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (ms->v[mid].identity < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t end = lo;
+	while (end < ms->n && ms->v[end].identity == id)
+		end++;
+	out[0] = lo;
+	out[1] = end;
+}
+
+struct lookup_tally {
+	bool allowed, l7;
+	uint8_t auth;
+	uint32_t cookie; /* the first rule that allows it; 0 for polc's synthetic entries */
+};
+
+/* Scans one identity's entries; returns the cookie+1 of a matching deny, or 0. */
+static uint64_t scan(const struct mapstate *ms, const size_t range[2], uint32_t remote,
+		     uint8_t proto, uint16_t port, struct lookup_tally *t)
+{
+	for (size_t i = range[0]; i < range[1]; i++) {
+		const struct ms_entry *e = &ms->v[i];
+		if (!entry_matches(e, remote, proto, port))
+			continue;
+		if (e->deny)
+			return (uint64_t)e->cookie + 1;
+		t->allowed = true;
+		if (e->cookie && (!t->cookie || e->cookie < t->cookie))
+			t->cookie = e->cookie;
+		t->l7 |= e->l7;
+		if (e->auth > t->auth)
+			t->auth = e->auth;
+	}
+	return 0;
+}
+
 struct flow_result mapstate_lookup(const struct mapstate *ms, uint32_t remote, uint8_t proto,
 				   uint16_t port)
 {
 	if (!ms->enforced)
 		return (struct flow_result){VERDICT_ALLOW, REASON_NOT_ENFORCED, 0};
-	bool allowed = false, l7 = false;
-	uint8_t auth = 0;
-	uint32_t cookie = 0; /* the first rule that allows it; 0 for polc's synthetic entries */
-	for (size_t i = 0; i < ms->n; i++) {
-		const struct ms_entry *e = &ms->v[i];
-		if (!entry_matches(e, remote, proto, port))
-			continue;
-		if (e->deny)
-			return (struct flow_result){VERDICT_DENY, REASON_POLICY_DENY, e->cookie};
-		allowed = true;
-		if (e->cookie && (!cookie || e->cookie < cookie))
-			cookie = e->cookie;
-		l7 |= e->l7;
-		if (e->auth > auth)
-			auth = e->auth;
-	}
-	if (!allowed)
+	/* Entries are sorted by identity: only the wildcard's and the remote's can match. */
+	struct lookup_tally t = {0};
+	size_t wild[2], mine[2];
+	identity_range(ms, ID_ANY, wild);
+	identity_range(ms, remote, mine);
+	uint64_t deny = scan(ms, wild, remote, proto, port, &t);
+	if (!deny && remote != ID_ANY)
+		deny = scan(ms, mine, remote, proto, port, &t);
+	if (deny)
+		return (struct flow_result){VERDICT_DENY, REASON_POLICY_DENY, (uint32_t)(deny - 1)};
+	if (!t.allowed)
 		return (struct flow_result){VERDICT_DENY, REASON_DEFAULT_DENY, 0};
 	/* test-always-fail: the handshake never succeeds, so the flow never passes. */
-	enum verdict v = auth == AUTH_ALWAYS_FAIL ? VERDICT_DENY : VERDICT_ALLOW;
-	return (struct flow_result){v, auth ? REASON_AUTH : l7 ? REASON_L7 : REASON_ALLOWED, cookie};
+	enum verdict v = t.auth == AUTH_ALWAYS_FAIL ? VERDICT_DENY : VERDICT_ALLOW;
+	return (struct flow_result){v, t.auth ? REASON_AUTH : t.l7 ? REASON_L7 : REASON_ALLOWED,
+				    t.cookie};
 }

@@ -195,6 +195,68 @@ static size_t estimate(const struct vctx *v, const struct endpoint *const *eps, 
 	return n * 2 * ids * 24;
 }
 
+/* ---------------------------------------------------------------- twins */
+
+/* Endpoints with the same identity and the same named ports resolve to the same policy
+ * (resolve.c depends on nothing else), so one of them is checked flow by flow and the others
+ * must simply carry the same entries: the lookup never reads another endpoint's. */
+static char *twin_key(const struct endpoint *ep)
+{
+	struct strbuf sb = {0};
+	sb_printf(&sb, "%u", ep->id->id);
+	for (size_t i = 0; i < ep->pod->nports; i++)
+		sb_printf(&sb, "|%s/%s/%d", ep->pod->ports[i].name ? ep->pod->ports[i].name : "",
+			  ep->pod->ports[i].protocol, ep->pod->ports[i].port);
+	return sb.s;
+}
+
+/* The run of policy entries of one endpoint (entries sort by endpoint first). */
+static void entry_run(const struct image *img, uint16_t ep, size_t *first, size_t *n)
+{
+	size_t lo = 0, hi = img->nentries;
+	uint16_t be = __builtin_bswap16(ep);
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (memcmp(&img->entries[mid].key.endpoint, &be, 2) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t end = lo;
+	while (end < img->nentries && img->entries[end].key.endpoint == be)
+		end++;
+	*first = lo;
+	*n = end - lo;
+}
+
+static bool same_entries(const struct image *img, uint16_t a, uint16_t b)
+{
+	size_t fa, na, fb, nb;
+	entry_run(img, a, &fa, &na);
+	entry_run(img, b, &fb, &nb);
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++) {
+		struct polc_policy_entry x = img->entries[fa + i], y = img->entries[fb + i];
+		x.key.endpoint = y.key.endpoint = 0;
+		if (memcmp(&x, &y, sizeof x))
+			return false;
+	}
+	return true;
+}
+
+struct twin {
+	char *key;
+	const struct endpoint *ep;
+};
+
+static int cmp_twin(const void *a, const void *b)
+{
+	const struct twin *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	return c ? c : strcmp(x->ep->name, y->ep->name);
+}
+
 int image_verify_semantics(const struct image *img, const struct session *s,
 			   struct verify_stats *st, struct diag_sink *d, FILE *report)
 {
@@ -224,20 +286,45 @@ int image_verify_semantics(const struct image *img, const struct session *s,
 	size_t total = estimate(&v, eps, n);
 	v.stride = total > v.budget ? total / v.budget + 1 : 1;
 	st->reference_sampled = v.stride > 1;
+	struct twin *twins = xcalloc(n + 1, sizeof(*twins));
+	for (size_t i = 0; i < n; i++)
+		twins[i] = (struct twin){twin_key(eps[i]), eps[i]};
+	qsort(twins, n, sizeof(*twins), cmp_twin);
+	uint16_t first_id = 0;
+	uint8_t first_modes[2] = {0, 0};
 	for (size_t i = 0; i < n; i++) {
+		const struct endpoint *ep = twins[i].ep;
 		uint8_t mode_in = 0, mode_out = 0;
-		uint16_t id = image_endpoint_id(img, eps[i], &mode_in, &mode_out);
+		uint16_t id = image_endpoint_id(img, ep, &mode_in, &mode_out);
 		if (!id) {
 			diag_pos(d, R_VERIFY, NULL, img->path, 0, 0, "recompile the image",
-				 "endpoint %s of node %s is missing from the image", eps[i]->name,
+				 "endpoint %s of node %s is missing from the image", ep->name,
 				 img->hdr->node_name);
 			st->mismatches++;
 			continue;
 		}
 		st->endpoints++;
-		verify_direction(&v, eps[i], id, DIR_INGRESS, mode_in);
-		verify_direction(&v, eps[i], id, DIR_EGRESS, mode_out);
+		bool twin = i && first_id && !strcmp(twins[i].key, twins[i - 1].key);
+		if (twin) {
+			if (mode_in != first_modes[0] || mode_out != first_modes[1] ||
+			    !same_entries(img, id, first_id)) {
+				diag_pos(d, R_VERIFY, NULL, img->path, 0, 0, "recompile the image",
+					 "%s has the same identity and ports as another endpoint but "
+					 "different entries",
+					 ep->name);
+				st->mismatches++;
+			}
+			continue;
+		}
+		first_id = id;
+		first_modes[0] = mode_in;
+		first_modes[1] = mode_out;
+		verify_direction(&v, ep, id, DIR_INGRESS, mode_in);
+		verify_direction(&v, ep, id, DIR_EGRESS, mode_out);
 	}
+	for (size_t i = 0; i < n; i++)
+		free(twins[i].key);
+	free(twins);
 	free(eps);
 	if (report)
 		fprintf(report,
