@@ -264,6 +264,61 @@ static void status_ifaces(struct json *j, int fd)
 		json_arr_close(j);
 }
 
+/* Packets per rule (summed over CPUs, endpoints and directions), with the rule's origin. */
+static void status_rules(struct json *j, int stats, const struct load_opts *o)
+{
+	struct image img;
+	struct diag_sink d;
+	diag_init(&d);
+	char path[4096];
+	snprintf(path, sizeof path, "%s/active.polc", o->state_dir);
+	bool have = image_load(path, &img, &d) == 0;
+	diag_free(&d);
+	int ncpu = libbpf_num_possible_cpus();
+	struct polc_stat_value *per_cpu = calloc((size_t)(ncpu > 0 ? ncpu : 1), sizeof(*per_cpu));
+	struct polc_stat_key key, next, *prev = NULL;
+	if (j)
+		json_arr_open(j, "rules");
+	else
+		printf("rules hit (packets, bytes):\n");
+	while (stats >= 0 && per_cpu && bpf_map_get_next_key(stats, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(stats, &key, per_cpu) < 0)
+			continue;
+		uint64_t packets = 0, bytes = 0;
+		for (int i = 0; i < ncpu; i++) {
+			packets += per_cpu[i].packets;
+			bytes += per_cpu[i].bytes;
+		}
+		const struct polc_origin *org = have ? image_origin(&img, key.cookie) : NULL;
+		char name[256] = "?";
+		if (org)
+			snprintf(name, sizeof name, "%s%s%s", image_string(&img, org->namespace_off),
+				 *image_string(&img, org->namespace_off) ? "/" : "",
+				 image_string(&img, org->name_off));
+		if (j) {
+			json_obj_open(j, NULL);
+			json_int(j, "cookie", key.cookie);
+			json_int(j, "endpoint", key.endpoint);
+			json_str(j, "direction", key.egress ? "egress" : "ingress");
+			json_str(j, "rule", name);
+			json_int(j, "packets", (long long)packets);
+			json_int(j, "bytes", (long long)bytes);
+			json_obj_close(j);
+		} else {
+			printf("  endpoint %-5u %-7s %-40s %llu, %llu\n", key.endpoint,
+			       key.egress ? "egress" : "ingress", name, (unsigned long long)packets,
+			       (unsigned long long)bytes);
+		}
+	}
+	if (j)
+		json_arr_close(j);
+	free(per_cpu);
+	if (have)
+		image_free(&img);
+}
+
 int do_status(int argc, char **argv)
 {
 	struct load_opts o;
@@ -321,6 +376,7 @@ int do_status(int argc, char **argv)
 	}
 	if (json)
 		json_obj_close(&j);
+	status_rules(json ? &j : NULL, pinned(&o, "polc_stats"), &o);
 	status_ifaces(json ? &j : NULL, pinned(&o, "polc_ifaces"));
 	if (json) {
 		json_obj_close(&j);
@@ -336,7 +392,15 @@ struct observe_ctx {
 	bool have_image;
 	bool json;
 	size_t seen;
+	int64_t boot_to_wall_ns; /* events carry CLOCK_MONOTONIC; people read wall-clock time */
 };
+
+static int64_t now_ns(clockid_t clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static volatile sig_atomic_t stop;
 
@@ -404,13 +468,19 @@ static int on_event(void *ctx, void *data, size_t size)
 						      "needs-proxy", "needs-auth",   "no-image",
 						      "fragment", "malformed",    "unknown-endpoint"};
 	const char *reason = e->reason < POLC_DROP__MAX ? reasons[e->reason] : "?";
-	char port[32];
+	char port[32], when[64];
 	format_port(e->proto, (e->proto == 1 || e->proto == 58) ? 0 : e->dport, port, sizeof port);
+	int64_t wall = (int64_t)e->ts_ns + x->boot_to_wall_ns;
+	time_t secs = (time_t)(wall / 1000000000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	size_t len = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + len, sizeof when - len, ".%06lldZ", (long long)(wall % 1000000000 / 1000));
 	if (x->json) {
 		struct json j;
 		json_begin(&j, stdout, false);
 		json_obj_open(&j, NULL);
-		json_int(&j, "time_ns", (long long)e->ts_ns);
+		json_str(&j, "time", when);
 		json_str(&j, "verdict", verdict_word(e));
 		json_str(&j, "reason", reason);
 		json_str(&j, "direction", e->egress ? "egress" : "ingress");
@@ -426,10 +496,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		json_obj_close(&j);
 		json_end(&j);
 	} else {
-		printf("%llu.%06llu %-9s %s:%u -> %s:%u %s %s%s%s\n",
-		       (unsigned long long)(e->ts_ns / 1000000000ull),
-		       (unsigned long long)(e->ts_ns % 1000000000ull / 1000), verdict_word(e), src,
-		       e->sport, dst, e->dport, port, reason, *rule ? " by " : "", rule);
+		printf("%s %-9s %s:%u -> %s:%u %s %s%s%s\n", when, verdict_word(e), src, e->sport, dst,
+		       e->dport, port, reason, *rule ? " by " : "", rule);
 	}
 	fflush(stdout);
 	x->seen++;
@@ -449,7 +517,8 @@ int do_observe(int argc, char **argv)
 		fprintf(stderr, "polc observe: nothing is loaded (no pinned maps in %s)\n", o.bpffs);
 		return EXIT_FINDINGS;
 	}
-	struct observe_ctx x = {.json = json};
+	struct observe_ctx x = {.json = json,
+				.boot_to_wall_ns = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC)};
 	char path[4096];
 	struct diag_sink d;
 	diag_init(&d);
