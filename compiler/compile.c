@@ -277,6 +277,15 @@ int do_compile(int argc, char **argv)
 		json_arr_close(&j);
 		json_end(&j);
 	}
+	/* Carry the numbering forward: the next compile keeps every identity it can. */
+	if (rc == EXIT_CLEAN && s.alloc_path) {
+		int err = identity_write_alloc(s.cluster, s.alloc_path);
+		if (err < 0) {
+			fprintf(stderr, "polc compile: cannot write %s: %s\n", s.alloc_path,
+				strerror(-err));
+			rc = EXIT_USAGE;
+		}
+	}
 	if (s.diag.n) {
 		diag_sort(&s.diag);
 		diag_render(&s.diag, FORMAT_TEXT, stderr, -1);

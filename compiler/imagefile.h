@@ -97,6 +97,7 @@ int image_verify_semantics(const struct image *img, const struct session *s,
 	"before it is written (atomically); one that fails verification is never left behind.\n" \
 	"\n"                                                                                      \
 	"  --generation N      stamped into the image; a loader only replaces a lower one\n"     \
+	"  --alloc FILE        keep identity numbers from FILE, and write the numbering back\n"  \
 	"  --max-entries N     policy entries per endpoint (default 16384, like Cilium)\n"       \
 	"  --audit ENDPOINT    ns/pod to put in audit mode (verdicts reported, traffic passes)\n" \
 	"  --reference-budget N  flows also checked by the reference evaluator (2000; every\n"    \
