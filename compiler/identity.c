@@ -555,7 +555,7 @@ const struct identity *identity_by_key(const struct cluster *c, const char *key)
 	return find_by_key(c, key);
 }
 
-const struct identity *identity_by_id(const struct cluster *c, uint32_t id)
+size_t identity_index(const struct cluster *c, uint32_t id)
 {
 	size_t lo = 0, hi = c->nids;
 	while (lo < hi) {
@@ -565,7 +565,13 @@ const struct identity *identity_by_id(const struct cluster *c, uint32_t id)
 		else
 			hi = mid;
 	}
-	return lo < c->nids && c->ids[lo]->id == id ? c->ids[lo] : NULL;
+	return lo;
+}
+
+const struct identity *identity_by_id(const struct cluster *c, uint32_t id)
+{
+	size_t i = identity_index(c, id);
+	return i < c->nids && c->ids[i]->id == id ? c->ids[i] : NULL;
 }
 
 const struct endpoint *endpoint_by_name(const struct cluster *c, const char *name)

@@ -102,24 +102,6 @@ static void add_mapstate(struct wentries *w, uint16_t ep, uint8_t egress,
 	}
 }
 
-static int cmp_wentry(const void *a, const void *b)
-{
-	const struct wentry *x = a, *y = b;
-#define CMP(f)                                                                                    \
-	if (x->f != y->f)                                                                         \
-		return x->f < y->f ? -1 : 1;
-	CMP(ep)
-	CMP(egress)
-	CMP(identity)
-	CMP(proto)
-	CMP(port)
-	CMP(plen)
-	CMP(deny)
-	CMP(cookie)
-#undef CMP
-	return 0;
-}
-
 /* The key of e masked to a shorter prefix length. */
 static struct wentry masked(const struct wentry *e, uint8_t plen, uint32_t identity)
 {
@@ -149,6 +131,17 @@ static int cmp_key(const struct wentry *x, const struct wentry *y)
 	CMP(plen)
 #undef CMP
 	return 0;
+}
+
+static int cmp_wentry(const void *a, const void *b)
+{
+	const struct wentry *x = a, *y = b;
+	int c = cmp_key(x, y);
+	if (c)
+		return c;
+	if (x->deny != y->deny)
+		return x->deny < y->deny ? -1 : 1;
+	return x->cookie < y->cookie ? -1 : x->cookie > y->cookie;
 }
 
 /* Finds an entry with exactly this key (and deny flag, when want_deny >= 0). */

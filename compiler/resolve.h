@@ -86,6 +86,8 @@ struct cluster *cluster_build(const struct inventory *inv, const struct corpus *
 			      struct diag_sink *d);
 void cluster_free(struct cluster *c);
 const struct identity *identity_by_id(const struct cluster *c, uint32_t id);
+/* Where id is, or would be, in c->ids (sorted by number). */
+size_t identity_index(const struct cluster *c, uint32_t id);
 const struct identity *identity_by_key(const struct cluster *c, const char *labels_key);
 uint32_t node_identity(const struct inventory *inv, const struct k8s_node *n, size_t ip,
 		       const char *local_node);

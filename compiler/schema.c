@@ -413,38 +413,36 @@ static bool present(const struct node *map, const char *name)
 	return v && !node_is_null(v);
 }
 
+/* How many fields of a group are given, and the group as text ("a, b or c"). */
+static size_t count_given(const struct node *n, const struct field_group *fg, const char *last_sep,
+			  char *list, size_t size)
+{
+	size_t count = 0, used = 0;
+	list[0] = 0;
+	for (size_t i = 0; i < fg->n; i++) {
+		count += present(n, fg->names[i]);
+		used += (size_t)snprintf(list + used, size - used, "%s%s",
+					 i ? (i + 1 == fg->n ? last_sep : ", ") : "", fg->names[i]);
+		if (used >= size)
+			break;
+	}
+	return count;
+}
+
 static void check_groups(struct vctx *c, const struct schema_type *t, const struct node *n)
 {
+	char list[256];
 	for (size_t g = 0; g < t->nexactly_one; g++) {
-		const struct field_group *fg = &t->exactly_one[g];
-		size_t count = 0;
-		char list[256] = "";
-		size_t used = 0;
-		for (size_t i = 0; i < fg->n; i++) {
-			count += present(n, fg->names[i]);
-			used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
-						 i ? (i + 1 == fg->n ? " or " : ", ") : "",
-						 fg->names[i]);
-		}
+		size_t count = count_given(n, &t->exactly_one[g], " or ", list, sizeof list);
 		if (count != 1)
 			err(c, R_SCHEMA_ONE_OF, n, "give exactly one of them",
 			    "%s of %s given; exactly one is required", count ? "more than one" : "none",
 			    list);
 	}
-	for (size_t g = 0; g < t->nat_least_one; g++) {
-		const struct field_group *fg = &t->at_least_one[g];
-		size_t count = 0;
-		char list[256] = "";
-		size_t used = 0;
-		for (size_t i = 0; i < fg->n; i++) {
-			count += present(n, fg->names[i]);
-			used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
-						 i ? ", " : "", fg->names[i]);
-		}
-		if (count == 0)
-			err(c, R_SCHEMA_ANY_OF, n, "add at least one of them",
-			    "none of %s is given", list);
-	}
+	for (size_t g = 0; g < t->nat_least_one; g++)
+		if (count_given(n, &t->at_least_one[g], ", ", list, sizeof list) == 0)
+			err(c, R_SCHEMA_ANY_OF, n, "add at least one of them", "none of %s is given",
+			    list);
 }
 
 static void validate_object(struct vctx *c, const struct schema_type *t, const struct node *n)

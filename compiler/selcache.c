@@ -334,19 +334,6 @@ static const struct idset *cached_identities(const struct cluster *c, struct fla
 	return &e->set;
 }
 
-static size_t identity_index(const struct cluster *c, uint32_t id)
-{
-	size_t lo = 0, hi = c->nids;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (c->ids[mid]->id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 static void list_push(struct id_lists *l, uint32_t v)
 {
 	if (l->n == l->cap) {
