@@ -6,21 +6,50 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <ctype.h>
 
 struct ctx {
 	const struct policy *p;
 	struct diag_sink *d;
+	const struct rule *rule; /* the rule being checked, NULL for NetworkPolicy */
 };
 
 /* ---------------------------------------------------------------- selectors */
+
+/* A Kubernetes qualified name: [DNS-subdomain "/"] name, the name 1-63 characters of
+ * [A-Za-z0-9][-A-Za-z0-9_.]* ending alphanumeric. */
+static bool qualified_name(const char *key)
+{
+	const char *slash = strrchr(key, '/');
+	const char *name = slash ? slash + 1 : key;
+	size_t n = strlen(name);
+	if (slash && (slash == key || slash - key > 253))
+		return false;
+	for (const char *p = key; slash && p < slash; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+			return false;
+	if (n == 0 || n > 63 || !isalnum((unsigned char)name[0]) || !isalnum((unsigned char)name[n - 1]))
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.')
+			return false;
+	return true;
+}
 
 static void check_selector(struct ctx *c, const struct selector *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		const struct label_req *r = &s->reqs[i];
 		bool wants_values = r->op == OP_IN || r->op == OP_NOT_IN;
+		const char *colon = strchr(r->key, ':');
+		const char *bare = r->key[0] == '$' ? r->key + 1 : colon ? colon + 1 : r->key;
 		if (!*r->key)
 			diag_at(c->d, R_BAD_SELECTOR, r->at, NULL, "label selector key is empty");
+		else if (!qualified_name(bare))
+			diag_at(c->d, R_BAD_SELECTOR, r->at,
+				"a key is [prefix/]name: up to 63 letters, digits, '-', '_' or '.', "
+				"starting and ending alphanumeric",
+				"\"%s\" is not a valid label key", r->key);
 		else if (wants_values && r->nvalues == 0)
 			diag_at(c->d, R_BAD_SELECTOR, r->at, "give at least one value",
 				"operator %s on \"%s\" needs values", r->op == OP_IN ? "In" : "NotIn",
@@ -344,7 +373,15 @@ static void check_port_rule(struct ctx *c, const struct rule_elem *r, const stru
 {
 	for (size_t i = 0; i < pr->ports.n; i++) {
 		const struct port_protocol *pp = &pr->ports.v[i];
-		if (!pp->port && !is_extended_protocol(pp->protocol)) {
+		if (is_extended_protocol(pp->protocol)) {
+			diag_at(c->d, R_BAD_PORT, node_get(pp->at, "protocol"),
+				"start the agent with enable-extended-ip-protocols (Cilium 1.19+)",
+				"protocol %s needs the agent option enable-extended-ip-protocols (off by "
+				"default)",
+				pp->protocol);
+			continue;
+		}
+		if (!pp->port) {
 			diag_at(c->d, R_BAD_PORT, pp->at, "add port: \"0\" to mean every port",
 				"port must be specified");
 			continue;
@@ -366,6 +403,9 @@ static void check_port_rule(struct ctx *c, const struct rule_elem *r, const stru
 		if (!*pr->server_names.v[i])
 			diag_at(c->d, R_L7, item_at(pr->server_names.at, i), NULL,
 				"empty server name");
+	if (pr->l7_kind != L7_NONE && c->rule && c->rule->node_selector.presence == P_PRESENT)
+		diag_at(c->d, R_L7, pr->rules_at, "host policies take L3/L4 rules only",
+			"host policies (nodeSelector) do not support L7 rules");
 	check_l7(c, r, pr);
 }
 
@@ -392,6 +432,7 @@ static void check_elems(struct ctx *c, const struct rule_elem *v, size_t n)
 
 static void check_rule(struct ctx *c, const struct rule *r)
 {
+	c->rule = r;
 	if (c->p->kind == KIND_CNP && r->node_selector.presence == P_PRESENT)
 		diag_at(c->d, R_NODE_SELECTOR_CNP, node_key(r->at, "nodeSelector"),
 			"host policies are clusterwide: use a CiliumClusterwideNetworkPolicy",
@@ -427,6 +468,8 @@ static void check_knp_rules(struct ctx *c, const struct knp_rule *v, size_t n)
 		for (size_t k = 0; k < v[i].peers.n; k++) {
 			const struct knp_peer *peer = &v[i].peers.v[k];
 			struct prefix p;
+			check_selector(c, &peer->pod_selector);
+			check_selector(c, &peer->namespace_selector);
 			if (peer->ip_cidr &&
 			    check_cidr(c, peer->ip_cidr, node_get(node_get(peer->at, "ipBlock"), "cidr"),
 				       false, &p))
@@ -447,7 +490,7 @@ static void check_knp_rules(struct ctx *c, const struct knp_rule *v, size_t n)
 
 void check_policy(const struct policy *p, struct diag_sink *d)
 {
-	struct ctx c = {p, d};
+	struct ctx c = {p, d, NULL};
 	if (p->kind == KIND_KNP) {
 		check_selector(&c, &p->knp.pod_selector);
 		check_knp_rules(&c, p->knp.ingress.v, p->knp.ingress.n);

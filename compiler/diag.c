@@ -38,6 +38,7 @@ void diag_free(struct diag_sink *d)
 		free(d->v[i].path);
 		free(d->v[i].message);
 		free(d->v[i].hint);
+		free(d->v[i].line_text);
 	}
 	free(d->v);
 	memset(d, 0, sizeof(*d));
@@ -62,6 +63,8 @@ static bool silenced(const struct diag_sink *d, enum rule_id r)
 	return d->disabled[r] || (d->object_disabled && d->object_disabled[r]);
 }
 
+static const char *source_line(const struct source *s, int line, size_t *len);
+
 static void push(struct diag_sink *d, enum rule_id r, const struct source *src, const char *path,
 		 int line, int col, const char *hint, char *msg)
 {
@@ -83,6 +86,10 @@ static void push(struct diag_sink *d, enum rule_id r, const struct source *src, 
 	g->span = 1;
 	g->message = msg;
 	g->hint = hint ? xstrdup(hint) : NULL;
+	size_t len;
+	const char *text = source_line(src, line, &len);
+	g->line_text = text && len < 400 ? strndup(text, len) : NULL;
+	g->src = NULL;
 	d->counts[g->severity]++;
 }
 
@@ -127,7 +134,8 @@ static int cmp_diag(const void *a, const void *b)
 /* Sorted output keeps CI diffs stable whatever order inputs were read in. */
 void diag_sort(struct diag_sink *d)
 {
-	qsort(d->v, d->n, sizeof(*d->v), cmp_diag);
+	if (d->n > 1)
+		qsort(d->v, d->n, sizeof(*d->v), cmp_diag);
 }
 
 /* ---- text */
@@ -166,9 +174,9 @@ static void render_one_text(const struct diagnostic *g, FILE *out, const struct 
 		fprintf(out, "%s: ", g->path);
 	fprintf(out, "%s%s:%s%s %s [%s]%s\n", sevcol, SEVERITY_NAME[g->severity], c->reset,
 		c->bold, g->message, rule_table[g->rule].id, c->reset);
-	size_t len;
-	const char *text = source_line(g->src, g->line, &len);
-	if (text && len < 400) {
+	const char *text = g->line_text;
+	size_t len = text ? strlen(text) : 0;
+	if (text) {
 		fprintf(out, "%5d | %.*s\n      | ", g->line, (int)len, text);
 		for (int i = 1; i < g->col && (size_t)i <= len; i++)
 			fputc(text[i - 1] == '\t' ? '\t' : ' ', out);

@@ -68,6 +68,7 @@ static void read_pod(struct arena *a, const struct node *obj, struct pod *p)
 		p->service_account = "default";
 	p->node = str(spec, "nodeName");
 	p->host_network = str(spec, "hostNetwork") && !strcmp(str(spec, "hostNetwork"), "true");
+	p->host_ip = str(status, "hostIP");
 	p->k8s_labels = map_labels(a, node_get(meta, "labels"), "k8s");
 	p->ips = ip_list(a, node_get(status, "podIPs"), "ip", &p->nips);
 	if (!p->nips && str(status, "podIP")) {
@@ -199,6 +200,33 @@ static void read_endpoint_slice(struct arena *a, struct inventory *inv, const st
 		for (size_t k = 0; k < n; k++)
 			s->backends[s->nbackends++] = ips[k];
 	}
+}
+
+/* Without Node objects, a pod's nodeName and hostIP still say where a node is: its address is
+ * a node's (host or remote-node), never world. */
+static void add_nodes_from_pods(struct arena *a, struct inventory *inv)
+{
+	struct k8s_node *all = arena_alloc(a, (inv->nnodes + inv->npods + 1) * sizeof(*all));
+	memcpy(all, inv->nodes, inv->nnodes * sizeof(*all));
+	size_t n = inv->nnodes;
+	for (size_t i = 0; i < inv->npods; i++) {
+		const struct pod *p = &inv->pods[i];
+		const char *ip = p->host_ip ? p->host_ip : p->host_network && p->nips ? p->ips[0] : NULL;
+		if (!p->node || !ip)
+			continue;
+		size_t k = 0;
+		while (k < n && strcmp(all[k].name, p->node))
+			k++;
+		if (k < n)
+			continue; /* known: its Node object (or an earlier pod) says where it is */
+		all[n].name = p->node;
+		all[n].ips = arena_alloc(a, sizeof(char *));
+		all[n].ips[0] = ip;
+		all[n].nips = 1;
+		n++;
+	}
+	inv->nodes = all;
+	inv->nnodes = n;
 }
 
 /* Deployments name their ReplicaSets "<deployment>-<pod-template-hash>". */
@@ -350,6 +378,7 @@ struct inventory *inventory_build(struct corpus *objects)
 	for (size_t i = 0; i < objs->n; i++)
 		if (is_controller(objs->v[i]))
 			read_template_workload(a, inv, objs->v[i]);
+	add_nodes_from_pods(a, inv);
 	for (size_t i = 0; i < inv->npods; i++)
 		derive_identity(a, inv, &inv->pods[i]);
 	return inv;

@@ -29,6 +29,7 @@ struct pod {
 	bool host_network;
 	const char *owner_kind, *owner_name;
 	const char *workload; /* "ns/name" of the controller that owns it, or NULL */
+	const char *host_ip;  /* status.hostIP: its node's address */
 	bool from_template;   /* a workload known only from its controller's pod template */
 	const struct node *at;
 };

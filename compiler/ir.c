@@ -210,7 +210,9 @@ static void l7_rules(struct arena *a, const struct node *rules, struct port_rule
 				    : !strcmp(k, "dns")     ? L7_DNS
 				    : !strcmp(k, "l7proto") ? L7_GENERIC
 							    : L7_NONE;
-		if (kind != L7_NONE && !node_is_null(rules->vals[i])) {
+		const struct node *v = rules->vals[i];
+		bool empty = node_is_null(v) || (v->kind == NODE_SEQ && v->n == 0);
+		if (kind != L7_NONE && !empty) {
 			p->l7_kind = kind;
 			break;
 		}

@@ -49,6 +49,10 @@ static const char *split_key(const char *written, char *source, size_t size)
 		snprintf(source, size, "reserved");
 		return written + 1;
 	}
+	if (!strncmp(written, "reserved.", 9)) { /* Cilium's own dotted spelling */
+		snprintf(source, size, "reserved");
+		return written + 9;
+	}
 	if (!colon || (size_t)(colon - written) >= size) {
 		snprintf(source, size, "any");
 		return written;

@@ -149,6 +149,7 @@ struct diagnostic {
 	int line, col, span;
 	char *message;
 	char *hint;
+	char *line_text; /* the source line, copied when reported: sources may be gone by then */
 };
 
 enum diag_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_SARIF };

@@ -209,10 +209,12 @@ static bool finish_frame(struct reader *r, struct frame *f)
 	struct node *n = f->node;
 	n->n = f->vals.n;
 	n->vals = arena_alloc(r->a, (n->n ? n->n : 1) * sizeof(struct node *));
-	memcpy(n->vals, f->vals.v, n->n * sizeof(struct node *));
+	if (n->n)
+		memcpy(n->vals, f->vals.v, n->n * sizeof(struct node *));
 	if (n->kind == NODE_MAP) {
 		n->keys = arena_alloc(r->a, (n->n ? n->n : 1) * sizeof(struct node *));
-		memcpy(n->keys, f->keys.v, n->n * sizeof(struct node *));
+		if (n->n)
+			memcpy(n->keys, f->keys.v, n->n * sizeof(struct node *));
 	}
 	ptrvec_free(&f->keys);
 	ptrvec_free(&f->vals);

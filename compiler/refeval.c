@@ -36,9 +36,9 @@ static bool req_holds(const struct label_req *r, const struct label_set *ls)
 	char source[32] = "any";
 	const char *key = r->key;
 	const char *colon = strchr(r->key, ':');
-	if (r->key[0] == '$') {
+	if (r->key[0] == '$' || !strncmp(r->key, "reserved.", 9)) {
 		strcpy(source, "reserved");
-		key = r->key + 1;
+		key = r->key + (r->key[0] == '$' ? 1 : 9);
 	} else if (colon && (size_t)(colon - r->key) < sizeof source) {
 		memcpy(source, r->key, (size_t)(colon - r->key));
 		source[colon - r->key] = 0;
@@ -86,7 +86,8 @@ static bool mentions(const struct selector *s, const char *bare, bool prefix)
 static bool names_reserved(const struct selector *s)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (!strncmp(s->reqs[i].key, "reserved:", 9) || s->reqs[i].key[0] == '$')
+		if (!strncmp(s->reqs[i].key, "reserved:", 9) || !strncmp(s->reqs[i].key, "reserved.", 9) ||
+		    s->reqs[i].key[0] == '$')
 			return true;
 	return false;
 }
@@ -137,8 +138,6 @@ static bool endpoint_peer(const struct rctx *x, const struct selector *s)
 		return false;
 	if (names_reserved(s))
 		return true;
-	if (peer->is_cidr)
-		return false;
 	if (x->c->sem.default_local_cluster && !mentions(s, "io.cilium.k8s.policy.cluster", false) &&
 	    !in_local_cluster(x, peer))
 		return false;
@@ -372,20 +371,25 @@ static bool knp_selects(const struct rctx *x, const struct selector *s, const ch
 	return true;
 }
 
+/* A NetworkPolicy peer, as Cilium translates it (cilium-semantics.md 1.7): podSelector alone
+ * stays in the policy's namespace; namespaceSelector keys become namespace-label keys, and only
+ * an empty one is "any namespace" (pods only). Like Cilium, a namespaceSelector of negative
+ * requirements alone also takes identities with no namespace at all. */
 static bool knp_peer_matches(const struct rctx *x, const struct knp_peer *kp)
 {
 	const struct identity *id = x->q->remote;
 	if (kp->ip_cidr)
 		return cidr_peer(x, kp->ip_cidr, kp->ip_except.v, kp->ip_except.n);
 	const char *ns = pod_namespace(id);
-	if (!ns || id->is_cidr ||
-	    (x->c->sem.default_local_cluster && !in_local_cluster(x, id)))
+	if (x->c->sem.default_local_cluster && !in_local_cluster(x, id))
 		return false;
 	if (kp->namespace_selector.presence == P_PRESENT) {
+		if (kp->namespace_selector.n == 0 && !ns)
+			return false;
 		if (!knp_selects(x, &kp->namespace_selector, "io.cilium.k8s.namespace.labels.",
 				 &id->labels))
 			return false;
-	} else if (strcmp(ns, x->p->namespace)) {
+	} else if (!ns || strcmp(ns, x->p->namespace)) {
 		return false;
 	}
 	return kp->pod_selector.presence != P_PRESENT ||

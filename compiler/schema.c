@@ -507,12 +507,17 @@ static void validate_string(struct vctx *c, const struct schema_type *t, const s
 			char hint[512];
 			size_t used = (size_t)snprintf(hint, sizeof hint, "one of:");
 			const char *near = NULL;
+			size_t best = 3;
 			for (size_t k = 0; k < t->nenums && used < sizeof hint; k++) {
 				used += (size_t)snprintf(hint + used, sizeof hint - used, "%s %s",
 							 k ? "," : "", t->enums[k]);
-				if (!strcasecmp(t->enums[k], n->str) ||
-				    edit_distance(t->enums[k], n->str) <= 2)
+				size_t dist = !strcasecmp(t->enums[k], n->str)
+						      ? 0
+						      : edit_distance(t->enums[k], n->str);
+				if (dist < best) {
+					best = dist;
 					near = t->enums[k];
+				}
 			}
 			if (near)
 				snprintf(hint, sizeof hint, "did you mean \"%s\"?", near);
@@ -611,7 +616,9 @@ static void validate(struct vctx *c, const struct schema_type *t, const struct n
 		err(c, R_SCHEMA_TYPE, n, NULL, "\"%s\" must be %s, not %s", field,
 		    t->type == ST_OBJECT || t->type == ST_MAP ? "a mapping"
 		    : want_seq                                ? "a list"
-							      : STYPE_NAME[t->type],
+		    : t->type == ST_STRING                    ? "a string"
+		    : t->type == ST_INTEGER                   ? "an integer"
+							      : "a scalar",
 		    kind_word(n));
 		return;
 	}

@@ -232,7 +232,10 @@ bool peer_selects(const struct cluster *c, const struct flat_peer *p, const stru
 	case PT_ALL:
 		return true;
 	case PT_SELECTOR:
-		return !id->is_cidr && selector_matches(&p->sel, &id->labels);
+		/* By labels alone: a reserved:world selector takes the CIDR identities too, which
+		 * carry that label; ordinary selectors have namespace/cluster requirements that
+		 * CIDR identities never meet. */
+		return selector_matches(&p->sel, &id->labels);
 	case PT_ENTITY:
 		return entity_selects(c, p->entity, id);
 	case PT_CIDR:
@@ -260,7 +263,8 @@ void peer_identities(const struct cluster *c, const struct flat_peer *p, struct 
 		if (peer_selects(c, p, c->ids[cand[i]]))
 			push_id(out, c->ids[cand[i]]->id);
 	free(cand);
-	qsort(out->v, out->n, sizeof(uint32_t), cmp_u32);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(uint32_t), cmp_u32);
 	size_t w = 0;
 	for (size_t i = 0; i < out->n; i++)
 		if (!w || out->v[w - 1] != out->v[i])

@@ -55,7 +55,8 @@ static bool sel_has_prefix(const struct selector *s, const char *prefix)
 static bool sel_is_reserved(const struct selector *s)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (!strncmp(s->reqs[i].key, "reserved:", 9) || s->reqs[i].key[0] == '$')
+		if (!strncmp(s->reqs[i].key, "reserved:", 9) || !strncmp(s->reqs[i].key, "reserved.", 9) ||
+		    s->reqs[i].key[0] == '$')
 			return true;
 	return false;
 }

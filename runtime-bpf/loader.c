@@ -77,7 +77,8 @@ static int ensure_dir(const char *path, struct diag_sink *d)
 	return 0;
 }
 
-/* The pin directory must be on a bpffs; mount one at its parent if there is none. */
+/* The pin directory must be on a bpffs. polc mounts one only at the conventional place,
+ * /sys/fs/bpf, and only if nothing is there: mounting anywhere else could hide a directory. */
 static int ensure_bpffs(const char *dir, struct diag_sink *d)
 {
 	char parent[4096];
@@ -88,8 +89,11 @@ static int ensure_bpffs(const char *dir, struct diag_sink *d)
 	struct statfs fs;
 	if (statfs(parent, &fs) == 0 && (unsigned long)fs.f_type == BPF_FS_MAGIC)
 		return ensure_dir(dir, d);
-	if (ensure_dir(parent, d) < 0)
-		return -EACCES;
+	if (strcmp(parent, "/sys/fs/bpf") != 0) {
+		diag_pos(d, R_IO, NULL, parent, 0, 0, "mount one there: mount -t bpf bpf DIR",
+			 "not on a bpffs, so maps cannot be pinned in %s", dir);
+		return -ENOTDIR;
+	}
 	if (mount("bpf", parent, "bpf", 0, NULL) < 0) {
 		int err = -errno;
 		diag_pos(d, R_IO, NULL, parent, 0, 0, "mount it: mount -t bpf bpf /sys/fs/bpf",
@@ -406,11 +410,33 @@ static int check_image(const struct image *img, const struct load_opts *o, struc
 	return 0;
 }
 
-static void save_active(const struct image *img, const struct load_opts *o)
+/* observe and status name rules from a copy of the image, found by the digest the kernel
+ * holds: written before the switch, so it exists whenever the switch happened. */
+static void save_copy(const struct image *img, const struct load_opts *o)
 {
-	char path[4096], err[256];
-	snprintf(path, sizeof path, "%s/active.polc", o->state_dir);
-	write_file_atomic(path, img->buf, img->size, err, sizeof err);
+	char path[4096], err[256], hex[65];
+	sha256_hex(img->buf + img->size - POLC_DIGEST_SIZE, hex);
+	snprintf(path, sizeof path, "%s/%s.polc", o->state_dir, hex);
+	if (access(path, R_OK) != 0)
+		write_file_atomic(path, img->buf, img->size, err, sizeof err);
+}
+
+/* After the switch: only the active copy is kept (none at all when keep_hex is NULL). */
+static void prune_copies(const char *keep_hex, const struct load_opts *o)
+{
+	char keep[80], path[4096];
+	snprintf(keep, sizeof keep, "%s.polc", keep_hex ? keep_hex : "");
+	DIR *dir = opendir(o->state_dir);
+	struct dirent *de;
+	while (dir && (de = readdir(dir))) {
+		size_t n = strlen(de->d_name);
+		if (n == 69 && !strcmp(de->d_name + 64, ".polc") && strcmp(de->d_name, keep)) {
+			snprintf(path, sizeof path, "%s/%s", o->state_dir, de->d_name);
+			unlink(path);
+		}
+	}
+	if (dir)
+		closedir(dir);
 }
 
 static uint64_t control_word(const struct image *img, __u32 slot, const struct load_opts *o)
@@ -473,6 +499,7 @@ static int apply(struct polc_bpf *skel, const struct image *img, const struct lo
 	uint64_t ctl = read_control(skel);
 	uint64_t active_gen = ctl >> POLC_CTL_GEN_SHIFT;
 	if (already_active(skel, img)) {
+		save_copy(img, o); /* a crash right after an earlier switch may have left none */
 		printf("%s: generation %llu is already active; nothing to do\n", img->path,
 		       (unsigned long long)active_gen);
 		return attach_all(skel, o, d);
@@ -498,12 +525,15 @@ static int apply(struct polc_bpf *skel, const struct image *img, const struct lo
 			 strerror(-err));
 		return err;
 	}
+	save_copy(img, o);
 	fault("installed");
 	err = switch_to(skel, img, slot, o);
 	if (err)
 		return err;
 	fault("switched");
-	save_active(img, o);
+	char hex[65];
+	sha256_hex(img->buf + img->size - POLC_DIGEST_SIZE, hex);
+	prune_copies(hex, o);
 	err = attach_all(skel, o, d);
 	fault("attached");
 	if (!err)
@@ -593,8 +623,7 @@ int polc_unload(const struct load_opts *o, struct diag_sink *d)
 	if (dir)
 		closedir(dir);
 	rmdir(o->bpffs);
-	snprintf(path, sizeof path, "%s/active.polc", o->state_dir);
-	unlink(path);
+	prune_copies(NULL, o);
 	printf("polc unload: removed %d pinned objects from %s\n", removed, o->bpffs);
 	snprintf(path, sizeof path, "%s/lock", o->state_dir);
 	unlink(path);

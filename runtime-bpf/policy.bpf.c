@@ -622,17 +622,17 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 egress)
 		return drop(&p, POLC_DROP_NO_ENDPOINT);
 	__u8 mode = egress ? ep->egress_mode : ep->ingress_mode;
 	__u16 epid = ep->endpoint_id;
-	if (mode == POLC_MODE_OFF) {
-		count(POLC_COUNT_FORWARDED);
-		return TC_ACT_OK;
-	}
-	if (p.fragment && follow_fragment(&p) < 0)
+	if (p.fragment && follow_fragment(&p) < 0 && mode != POLC_MODE_OFF)
 		return drop(&p, POLC_DROP_FRAG);
 
 	/* Connection tracking. */
 	struct polc_ct_key k;
 	__u64 now = bpf_ktime_get_ns();
+	/* What can never be a reply: a TCP SYN without ACK, an echo request. */
 	bool syn_only = p.proto == IPPROTO_TCP && (p.tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
+	bool echo_request = (p.proto == IPPROTO_ICMP && p.icmp_type == 8) ||
+			    (p.proto == IPPROTO_ICMPV6_ && p.icmp_type == 128);
+	bool may_reply = !syn_only && !echo_request;
 	if (p.icmp_error) {
 		/* Related: an error about a flow this endpoint has (inner is that flow, reversed). */
 		struct pkt inner = {};
@@ -655,7 +655,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 egress)
 		count(POLC_COUNT_FORWARDED);
 		return TC_ACT_OK;
 	}
-	if (!ct && !syn_only) {
+	if (!ct && may_reply) {
 		struct polc_ct_key rk;
 		ct_key(&rk, &p, epid, !egress, true);
 		struct polc_ct_value *rev = bpf_map_lookup_elem(&polc_ct, &rk);
@@ -669,9 +669,19 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 egress)
 		if (rev) {
 			reverse_packet(&p);
 			egress = !egress;
+			mode = egress ? ep->egress_mode : ep->ingress_mode;
 			__builtin_memcpy(&k, &rk, sizeof(k));
 			ct = rev;
 		}
+	}
+
+	/* Not enforced in this direction: pass, but track the flow, so that its replies pass the
+	 * other direction if that one is enforced. */
+	if (mode == POLC_MODE_OFF) {
+		struct polc_ct_value off = {now, gen, 0, 0};
+		bpf_map_update_elem(&polc_ct, &k, &off, BPF_ANY);
+		count(POLC_COUNT_FORWARDED);
+		return TC_ACT_OK;
 	}
 
 	/* A new flow, or one from an older image: decide. */

@@ -264,16 +264,35 @@ static void status_ifaces(struct json *j, int fd)
 		json_arr_close(j);
 }
 
+/* The loader's copy of the active image (named by the digest the kernel holds), for names. */
+static bool load_active_image(const struct load_opts *o, struct image *img)
+{
+	char path[4096], hex[65];
+	snprintf(path, sizeof path, "%s/polc_meta", o->bpffs);
+	int fd = bpf_obj_get(path);
+	__u32 zero = 0;
+	struct polc_meta meta;
+	bool ok = fd >= 0 && bpf_map_lookup_elem(fd, &zero, &meta) == 0;
+	if (fd >= 0)
+		close(fd);
+	if (!ok)
+		return false;
+	sha256_hex(meta.digest, hex);
+	snprintf(path, sizeof path, "%s/%s.polc", o->state_dir, hex);
+	struct diag_sink d;
+	diag_init(&d);
+	ok = image_load(path, img, &d) == 0;
+	diag_free(&d);
+	if (!ok)
+		image_free(img);
+	return ok;
+}
+
 /* Packets per rule (summed over CPUs, endpoints and directions), with the rule's origin. */
 static void status_rules(struct json *j, int stats, const struct load_opts *o)
 {
 	struct image img;
-	struct diag_sink d;
-	diag_init(&d);
-	char path[4096];
-	snprintf(path, sizeof path, "%s/active.polc", o->state_dir);
-	bool have = image_load(path, &img, &d) == 0;
-	diag_free(&d);
+	bool have = load_active_image(o, &img);
 	int ncpu = libbpf_num_possible_cpus();
 	struct polc_stat_value *per_cpu = calloc((size_t)(ncpu > 0 ? ncpu : 1), sizeof(*per_cpu));
 	struct polc_stat_key key, next, *prev = NULL;
@@ -519,12 +538,7 @@ int do_observe(int argc, char **argv)
 	}
 	struct observe_ctx x = {.json = json,
 				.boot_to_wall_ns = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC)};
-	char path[4096];
-	struct diag_sink d;
-	diag_init(&d);
-	snprintf(path, sizeof path, "%s/active.polc", o.state_dir);
-	x.have_image = image_load(path, &x.img, &d) == 0;
-	diag_free(&d);
+	x.have_image = load_active_image(&o, &x.img);
 	struct ring_buffer *rb = ring_buffer__new(events, on_event, &x, NULL);
 	if (!rb) {
 		fprintf(stderr, "polc observe: cannot read events: %s\n", strerror(errno));
