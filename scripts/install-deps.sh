@@ -9,7 +9,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 BUILD="build-essential autoconf automake pkgconf git
 	libyaml-dev libbpf-dev libpcre2-dev libpcap-dev libcunit1-dev uthash-dev
-	clang llvm linux-libc-dev bpftool"
+	clang llvm libclang-rt-14-dev linux-libc-dev bpftool"
 TEST="iproute2 iputils-ping procps psmisc tcpdump valgrind jq
 	python3 curl netcat-openbsd socat dnsmasq-base redis-server redis-tools"
 apt-get update -qq

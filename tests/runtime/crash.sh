@@ -58,8 +58,11 @@ m = [e for e in ev if e["verdict"] == "FORWARDED" and e["destination_port"] == 6
 print("  observe:", sorted(set((e["source"], e["destination"], e["rule"]) for e in m)))
 sys.exit(0 if m and all(e["rule"] == "shop-data/rt-crash-new" for e in m) else 1)' "$WORK/observe-$1.json"
 }
-copy_is() { # the state dir's copy of the active image is this file
-	cmp -s "$STATE_BASE-$N/active.polc" "$1"
+copy_is() { # the state dir holds a copy of this image, named by its sha256 (the loader
+	# writes it before the switch; observe and status find it by the digest the kernel holds)
+	local hex
+	hex=$(tail -c 32 "$1" | od -An -tx1 | tr -d ' \n')
+	cmp -s "$STATE_BASE-$N/$hex.polc" "$1"
 }
 
 i=0

@@ -82,7 +82,7 @@ check "after both: nothing attached (no tcx link appeared)" \
 	[ "$(bpftool -j link show 2>/dev/null)" = "$(cat "$WORK/links.before")" ]
 check "after both: no tc filter on worker1's pod interfaces" \
 	[ -z "$(for i in lxc-coredns lxc-frontend lxc-catalog lxc-payments lxc-redis; do on_node $N tc filter show dev $i ingress; on_node $N tc filter show dev $i egress; done)" ]
-check "after both: no copy of the image in the state dirs" bash -c "! ls '$WORK'/state-ro-*/active.polc 2>/dev/null"
+check "after both: no copy of the image in the state dirs" bash -c "! ls '$WORK'/state-ro-*/*.polc 2>/dev/null"
 probe_check "$UNENFORCED" reached --timeout 1.2
 mount_case plain
 check "a pin dir under an ordinary directory: the directory's files stay visible" grep -q "keep-me visible" "$WORK/mount-plain.out"
