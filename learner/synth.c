@@ -1,0 +1,1421 @@
+/* From attributed edges to policies: one CiliumNetworkPolicy per workload.
+ *
+ *  - endpointSelector: the smallest set of stable labels that selects exactly the workload's
+ *    pods in its namespace (and nothing else there), preferring the labels people name apps
+ *    by; volatile labels (hashes, revisions, pod names, versions, chart) never appear.
+ *  - peers: workloads by the same kind of selector (with the namespace key when they live
+ *    elsewhere), nodes as host / remote-node, the API server as kube-apiserver, the world by
+ *    the DNS names that led to it (toFQDNs) or by address (toCIDRSet, optionally aggregated
+ *    up to a configured prefix when enough addresses support it).
+ *  - ports: the exact port and protocol the server received, i.e. a service's target port.
+ *  - L7: HTTP method and path, with id-like path segments generalised only when enough
+ *    distinct values support it (every regex checked with PCRE2 against every path it stands
+ *    for); DNS names on the egress to the DNS server, which toFQDNs needs.
+ * Peers that share the same ports and L7 rules share one rule.
+ */
+#include "learn.h"
+#include "trace.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <ctype.h>
+#include <pcre2.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- labels and selectors */
+
+/* Labels that change with a rollout, a restart or a release: a selector on them would stop
+ * matching the workload's next pods. */
+bool label_is_volatile(const char *key)
+{
+	static const char *const volatile_keys[] = {
+		"pod-template-hash", "controller-revision-hash", "pod-template-generation",
+		"statefulset.kubernetes.io/pod-name", "apps.kubernetes.io/pod-index",
+		"batch.kubernetes.io/job-completion-index", "batch.kubernetes.io/controller-uid",
+		"controller-uid", "job-name", "batch.kubernetes.io/job-name", "helm.sh/chart",
+		"chart", "app.kubernetes.io/version", "version", "app.kubernetes.io/managed-by",
+		"heritage", "skaffold.dev/run-id", "security.istio.io/tlsMode",
+		"service.istio.io/canonical-revision"};
+	for (size_t i = 0; i < sizeof(volatile_keys) / sizeof(*volatile_keys); i++)
+		if (!strcmp(key, volatile_keys[i]))
+			return true;
+	return false;
+}
+
+/* How people name an app, best first; other keys follow in alphabetical order. */
+static int label_rank(const char *key)
+{
+	static const char *const order[] = {"app.kubernetes.io/name", "app", "k8s-app", "name",
+					    "app.kubernetes.io/component", "component",
+					    "app.kubernetes.io/instance", "tier", "role"};
+	for (size_t i = 0; i < sizeof(order) / sizeof(*order); i++)
+		if (!strcmp(key, order[i]))
+			return (int)i;
+	return 100;
+}
+
+static const char *pod_workload(struct arena *a, const struct pod *p)
+{
+	return p->workload ? p->workload : arena_printf(a, "%s/%s", p->namespace, p->name);
+}
+
+static bool pod_of(const struct pod *p, const char *wl, struct arena *a)
+{
+	return !strcmp(pod_workload(a, p), wl);
+}
+
+static bool pod_has(const struct pod *p, const struct kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *v = label_get(&p->k8s_labels, "k8s", kv[i].k);
+		if (!strcmp(kv[i].k, "io.cilium.k8s.policy.serviceaccount"))
+			v = p->service_account;
+		if (!v || strcmp(v, kv[i].v))
+			return false;
+	}
+	return true;
+}
+
+static int cmp_cand(const void *x, const void *y)
+{
+	const struct kv *a = x, *b = y;
+	int ra = label_rank(a->k), rb = label_rank(b->k);
+	return ra != rb ? ra - rb : strcmp(a->k, b->k);
+}
+
+static int cmp_kv(const void *x, const void *y)
+{
+	return strcmp(((const struct kv *)x)->k, ((const struct kv *)y)->k);
+}
+
+/* Does the label set select a pod of the namespace outside the workload? */
+static const struct pod *selects_other(const struct inventory *inv, const char *ns, const char *wl,
+				       const struct kv *kv, size_t n, struct arena *a)
+{
+	for (size_t i = 0; i < inv->npods; i++) {
+		const struct pod *p = &inv->pods[i];
+		if (strcmp(p->namespace, ns) || pod_of(p, wl, a))
+			continue;
+		if (pod_has(p, kv, n))
+			return p;
+	}
+	return NULL;
+}
+
+size_t synth_selector(const struct inventory *inv, const char *wl, struct arena *a,
+		      struct kv **out, const char **note)
+{
+	const char *slash = strchr(wl, '/');
+	const char *ns = arena_strndup(a, wl, (size_t)(slash - wl));
+	const struct pod *first = NULL;
+	size_t npods = 0;
+	for (size_t i = 0; i < inv->npods; i++)
+		if (pod_of(&inv->pods[i], wl, a)) {
+			if (!first)
+				first = &inv->pods[i];
+			npods++;
+		}
+	*out = NULL;
+	if (!first) {
+		*note = "no pod of this workload is in the inventory";
+		return 0;
+	}
+	/* candidates: stable identity labels every pod of the workload carries, same value */
+	struct kv *cand = arena_alloc(a, (first->k8s_labels.n + 1) * sizeof(*cand));
+	size_t nc = 0;
+	struct strbuf dropped = {0};
+	for (size_t i = 0; i < first->k8s_labels.n; i++) {
+		const struct label *l = &first->k8s_labels.v[i];
+		if (label_is_volatile(l->key) || !label_is_identity_relevant(l->key)) {
+			sb_printf(&dropped, "%s%s", dropped.len ? ", " : "", l->key);
+			continue;
+		}
+		bool everywhere = true;
+		for (size_t k = 0; k < inv->npods && everywhere; k++) {
+			const struct pod *p = &inv->pods[k];
+			if (!pod_of(p, wl, a))
+				continue;
+			const char *v = label_get(&p->k8s_labels, "k8s", l->key);
+			everywhere = v && !strcmp(v, l->value);
+		}
+		if (everywhere)
+			cand[nc++] = (struct kv){l->key, l->value};
+	}
+	qsort(cand, nc, sizeof(*cand), cmp_cand);
+	struct kv pick[3];
+	size_t npick = 0;
+	/* smallest first: one label, then two, then three, in preference order */
+	for (size_t size = 1; size <= 3 && !npick && size <= nc; size++) {
+		size_t idx[3] = {0, 1, 2};
+		for (;;) {
+			struct kv trial[3];
+			for (size_t k = 0; k < size; k++)
+				trial[k] = cand[idx[k]];
+			if (!selects_other(inv, ns, wl, trial, size, a)) {
+				memcpy(pick, trial, size * sizeof(*trial));
+				npick = size;
+				break;
+			}
+			/* next combination */
+			ssize_t k = (ssize_t)size - 1;
+			while (k >= 0 && idx[k] == nc - size + (size_t)k)
+				k--;
+			if (k < 0)
+				break;
+			idx[k]++;
+			for (size_t j = (size_t)k + 1; j < size; j++)
+				idx[j] = idx[j - 1] + 1;
+		}
+	}
+	struct strbuf why = {0};
+	struct kv *res;
+	size_t nres;
+	if (npick) {
+		nres = npick;
+		res = arena_alloc(a, nres * sizeof(*res));
+		memcpy(res, pick, nres * sizeof(*res));
+		sb_printf(&why, "selects exactly the %zu pod%s of %s", npods, npods == 1 ? "" : "s",
+			  wl);
+	} else if (nc) {
+		nres = nc;
+		res = arena_alloc(a, nres * sizeof(*res));
+		memcpy(res, cand, nres * sizeof(*res));
+		const struct pod *o = selects_other(inv, ns, wl, res, nres, a);
+		if (o)
+			sb_printf(&why, "no stable labels tell %s apart: this also selects %s/%s", wl,
+				  o->namespace, o->name);
+		else
+			sb_printf(&why, "all %zu stable labels are needed to select exactly %s", nc, wl);
+	} else {
+		/* no usable label: the service account, if it is the workload's own */
+		struct kv sa = {"io.cilium.k8s.policy.serviceaccount", first->service_account};
+		nres = 1;
+		res = arena_alloc(a, sizeof(*res));
+		res[0] = sa;
+		if (selects_other(inv, ns, wl, &sa, 1, a))
+			sb_printf(&why, "%s has no stable labels; its service account is shared, so "
+					"this selects more than the workload",
+				  wl);
+		else
+			sb_printf(&why, "%s has no stable labels; its service account is its own", wl);
+	}
+	if (dropped.len)
+		sb_printf(&why, "; not used: %s (volatile or not part of the identity)", dropped.s);
+	qsort(res, nres, sizeof(*res), cmp_kv);
+	*note = arena_strdup(a, why.s);
+	sb_free(&why);
+	sb_free(&dropped);
+	*out = res;
+	return nres;
+}
+
+/* ---------------------------------------------------------------- path generalisation */
+
+enum segclass { SC_LITERAL, SC_INT, SC_UUID, SC_HEX, SC_INT_EXT };
+
+static bool all_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+	return n > 0;
+}
+
+static bool all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+	return n > 0;
+}
+
+/* The class of one path segment; for SC_INT_EXT, *ext is the extension (".jpg"). */
+static enum segclass seg_class(const char *s, size_t n, const char **ext)
+{
+	if (n == 4 && !memcmp(s, SEG_INT, 4))
+		return SC_INT;
+	if (n == 5 && !memcmp(s, SEG_UUID, 5))
+		return SC_UUID;
+	if (n == 4 && !memcmp(s, SEG_HEX, 4))
+		return SC_HEX;
+	if (all_digits(s, n) && n <= 20)
+		return SC_INT;
+	if (n == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-' &&
+	    all_hex(s, 8) && all_hex(s + 9, 4) && all_hex(s + 14, 4) && all_hex(s + 19, 4) &&
+	    all_hex(s + 24, 12))
+		return SC_UUID;
+	if (n >= 8 && all_hex(s, n)) {
+		bool digit = false, alpha = false;
+		for (size_t i = 0; i < n; i++)
+			isdigit((unsigned char)s[i]) ? (digit = true) : (alpha = true);
+		if ((digit && alpha) || n >= 16)
+			return SC_HEX;
+	}
+	const char *dot = memchr(s, '.', n);
+	if (dot && dot > s && all_digits(s, (size_t)(dot - s)) && (size_t)(s + n - dot) <= 8) {
+		for (const char *q = dot + 1; q < s + n; q++)
+			if (!isalnum((unsigned char)*q))
+				return SC_LITERAL;
+		*ext = dot;
+		return SC_INT_EXT;
+	}
+	return SC_LITERAL;
+}
+
+char *path_shape(const char *path)
+{
+	struct strbuf sb = {0};
+	const char *p = path;
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		const char *ext = NULL;
+		enum segclass c = seg_class(p, n, &ext);
+		if (c == SC_INT)
+			sb_puts(&sb, SEG_INT);
+		else if (c == SC_UUID)
+			sb_puts(&sb, SEG_UUID);
+		else if (c == SC_HEX)
+			sb_puts(&sb, SEG_HEX);
+		else
+			sb_add(&sb, p, n);
+		if (!slash)
+			break;
+		sb_puts(&sb, "/");
+		p = slash + 1;
+	}
+	if (!sb.s)
+		return xstrdup("");
+	return sb.s;
+}
+
+char *regex_escape(struct arena *a, const char *s)
+{
+	struct strbuf sb = {0};
+	for (; *s; s++) {
+		if (strchr("\\.+*?()|[]{}^$", *s))
+			sb_add(&sb, "\\", 1);
+		sb_add(&sb, s, 1);
+	}
+	char *r = arena_strdup(a, sb.s ? sb.s : "");
+	sb_free(&sb);
+	return r;
+}
+
+static const char *class_regex(enum segclass c)
+{
+	switch (c) {
+	case SC_INT:
+	case SC_INT_EXT:
+		return "[0-9]+";
+	case SC_UUID:
+		return "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
+	case SC_HEX:
+		return "[0-9a-fA-F]+";
+	default:
+		return NULL;
+	}
+}
+
+struct tnode {
+	const char *seg; /* literal text, or NULL for a class */
+	enum segclass cls;
+	const char *ext; /* SC_INT_EXT */
+	struct tnode **kids;
+	size_t nkids, cap;
+	uint64_t end_count;    /* requests that ended here */
+	uint32_t end_distinct; /* distinct observed paths that ended here */
+	bool query;
+	bool generalised;
+};
+
+static struct tnode *tnew(struct arena *a, const char *seg, size_t n)
+{
+	struct tnode *t = arena_alloc(a, sizeof(*t));
+	memset(t, 0, sizeof(*t));
+	t->seg = seg ? arena_strndup(a, seg, n) : NULL;
+	return t;
+}
+
+static void tadd_kid(struct tnode *t, struct tnode *k)
+{
+	if (t->nkids == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 4;
+		t->kids = xrealloc(t->kids, t->cap * sizeof(*t->kids));
+	}
+	t->kids[t->nkids++] = k;
+}
+
+static bool same_label(const struct tnode *x, const struct tnode *y)
+{
+	if (!x->seg || !y->seg)
+		return !x->seg && !y->seg && x->cls == y->cls &&
+		       ((!x->ext && !y->ext) || (x->ext && y->ext && !strcmp(x->ext, y->ext)));
+	return !strcmp(x->seg, y->seg);
+}
+
+static void tmerge(struct tnode *into, struct tnode *from)
+{
+	into->end_count += from->end_count;
+	into->end_distinct += from->end_distinct;
+	into->query |= from->query;
+	into->generalised |= from->generalised;
+	for (size_t i = 0; i < from->nkids; i++) {
+		struct tnode *k = from->kids[i], *hit = NULL;
+		for (size_t j = 0; j < into->nkids && !hit; j++)
+			if (same_label(into->kids[j], k))
+				hit = into->kids[j];
+		if (hit)
+			tmerge(hit, k);
+		else
+			tadd_kid(into, k);
+	}
+	free(from->kids);
+	from->kids = NULL;
+	from->nkids = from->cap = 0;
+}
+
+static void tfree(struct tnode *t)
+{
+	for (size_t i = 0; i < t->nkids; i++)
+		tfree(t->kids[i]);
+	free(t->kids);
+}
+
+static bool class_of(const struct tnode *k, enum segclass *c, const char **ext)
+{
+	if (!k->seg) {
+		*c = k->cls;
+		*ext = k->ext;
+		return true;
+	}
+	*ext = NULL;
+	*c = seg_class(k->seg, strlen(k->seg), ext);
+	return *c != SC_LITERAL;
+}
+
+static bool same_group(enum segclass c1, const char *e1, enum segclass c2, const char *e2)
+{
+	if (c1 != c2)
+		return false;
+	if (!e1 || !e2)
+		return !e1 && !e2;
+	return !strcmp(e1, e2);
+}
+
+/* Folds id-like children into one class child where min_support distinct values say so
+ * (a placeholder from the request table's compaction is evidence enough by itself). */
+static void generalise(struct arena *a, struct tnode *t, unsigned min_support)
+{
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (size_t i = 0; i < t->nkids && !changed; i++) {
+			enum segclass c;
+			const char *ext;
+			if (!t->kids[i]->seg || !class_of(t->kids[i], &c, &ext))
+				continue;
+			size_t members = 0;
+			bool evidence = false;
+			struct tnode *target = NULL;
+			for (size_t j = 0; j < t->nkids; j++) {
+				enum segclass mc;
+				const char *mext;
+				struct tnode *m = t->kids[j];
+				if (!class_of(m, &mc, &mext) || !same_group(c, ext, mc, mext))
+					continue;
+				members++;
+				if (!m->seg)
+					target = m;
+				evidence |= !m->seg || m->seg[0] == '\x01';
+			}
+			if (members < min_support && !evidence)
+				continue;
+			if (!target) {
+				target = tnew(a, NULL, 0);
+				target->cls = c;
+				target->ext = ext ? arena_strdup(a, ext) : NULL;
+				target->generalised = true;
+				tadd_kid(t, target);
+			}
+			size_t w = 0;
+			for (size_t j = 0; j < t->nkids; j++) {
+				enum segclass mc;
+				const char *mext;
+				struct tnode *m = t->kids[j];
+				if (m != target && class_of(m, &mc, &mext) && same_group(c, ext, mc, mext)) {
+					tmerge(target, m);
+					continue;
+				}
+				t->kids[w++] = m;
+			}
+			t->nkids = w;
+			changed = true;
+		}
+	}
+	for (size_t i = 0; i < t->nkids; i++)
+		generalise(a, t->kids[i], min_support);
+}
+
+static int cmp_node(const void *x, const void *y)
+{
+	const struct tnode *a = *(struct tnode *const *)x, *b = *(struct tnode *const *)y;
+	if (!a->seg != !b->seg)
+		return a->seg ? -1 : 1;
+	if (a->seg)
+		return strcmp(a->seg, b->seg);
+	if (a->cls != b->cls)
+		return (int)a->cls - (int)b->cls;
+	return strcmp(a->ext ? a->ext : "", b->ext ? b->ext : "");
+}
+
+struct emitctx {
+	struct arena *a;
+	struct shttp *v;
+	size_t n, cap;
+	const char *method;
+};
+
+static const char *node_regex(struct arena *a, const struct tnode *t)
+{
+	if (t->seg)
+		return regex_escape(a, t->seg);
+	return t->ext ? arena_printf(a, "%s%s", class_regex(t->cls), regex_escape(a, t->ext))
+		      : class_regex(t->cls);
+}
+
+/* text: the regex for the path up to and including t */
+static void emit_rules(struct emitctx *e, struct tnode *t, const char *text, bool gen)
+{
+	if (t->end_count) {
+		if (e->n == e->cap) {
+			e->cap = e->cap ? e->cap * 2 : 8;
+			e->v = xrealloc(e->v, e->cap * sizeof(*e->v));
+		}
+		struct shttp *r = &e->v[e->n++];
+		r->method = e->method;
+		r->path = t->query ? arena_printf(e->a, "%s(\\?.*)?", text) : text;
+		r->support = t->end_count;
+		r->distinct = t->end_distinct;
+		r->generalised = gen;
+	}
+	qsort(t->kids, t->nkids, sizeof(*t->kids), cmp_node);
+	for (size_t i = 0; i < t->nkids; i++) {
+		const struct tnode *k = t->kids[i];
+		emit_rules(e, t->kids[i], arena_printf(e->a, "%s/%s", text, node_regex(e->a, k)),
+			   gen || !k->seg);
+	}
+}
+
+static bool pcre_full(const char *re, const char *subject)
+{
+	int err;
+	PCRE2_SIZE off;
+	pcre2_code *c = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED,
+				      PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF, &err, &off, NULL);
+	if (!c)
+		return false;
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(c, NULL);
+	int rc = pcre2_match(c, (PCRE2_SPTR)subject, strlen(subject), 0, 0, md, NULL);
+	pcre2_match_data_free(md);
+	pcre2_code_free(c);
+	return rc >= 0;
+}
+
+/* A placeholder path stands for ids: a representative value to check the regex against. */
+static char *representative(const char *path)
+{
+	struct strbuf sb = {0};
+	for (const char *p = path; *p;) {
+		if (!strncmp(p, SEG_UUID, 5)) {
+			sb_puts(&sb, "123e4567-e89b-12d3-a456-426614174000");
+			p += 5;
+		} else if (!strncmp(p, SEG_INT, 4)) {
+			sb_puts(&sb, "42");
+			p += 4;
+		} else if (!strncmp(p, SEG_HEX, 4)) {
+			sb_puts(&sb, "0a1b2c3d4e5f");
+			p += 4;
+		} else {
+			sb_add(&sb, p, 1);
+			p++;
+		}
+	}
+	return sb.s ? sb.s : xstrdup("");
+}
+
+size_t synth_paths(struct arena *a, const char *const *paths, const uint64_t *counts, size_t n,
+		   unsigned min_support, struct shttp **out, const char *method)
+{
+	struct tnode *root = tnew(a, "", 0);
+	bool *query = xcalloc(n ? n : 1, sizeof(bool));
+	for (size_t i = 0; i < n; i++) {
+		const char *p = paths[i];
+		size_t len = strlen(p);
+		if (len >= 7 && !strcmp(p + len - 7, "(\\?.*)?")) { /* query marker from the caller */
+			query[i] = true;
+			len -= 7;
+		}
+		/* segments: "/a/b" is "", "a", "b"; the root's children are first segments */
+		struct tnode *t = root;
+		const char *seg = p, *end = p + len;
+		for (;;) {
+			const char *slash = memchr(seg, '/', (size_t)(end - seg));
+			size_t sl = slash ? (size_t)(slash - seg) : (size_t)(end - seg);
+			struct tnode *hit = NULL;
+			for (size_t j = 0; j < t->nkids && !hit; j++)
+				if (t->kids[j]->seg && strlen(t->kids[j]->seg) == sl &&
+				    !memcmp(t->kids[j]->seg, seg, sl))
+					hit = t->kids[j];
+			if (!hit) {
+				hit = tnew(a, seg, sl);
+				tadd_kid(t, hit);
+			}
+			t = hit;
+			if (!slash)
+				break;
+			seg = slash + 1;
+		}
+		t->end_count += counts ? counts[i] : 1;
+		t->end_distinct++;
+		t->query |= query[i];
+	}
+	generalise(a, root, min_support);
+	struct emitctx e = {a, NULL, 0, 0, method};
+	/* the root's children are first segments: their text has no leading slash */
+	qsort(root->kids, root->nkids, sizeof(*root->kids), cmp_node);
+	for (size_t i = 0; i < root->nkids; i++)
+		emit_rules(&e, root->kids[i], node_regex(a, root->kids[i]), !root->kids[i]->seg);
+	/* every observed path must match a rule (PCRE2, anchored both ends); a path that does not
+	 * (which would be a bug here) gets an exact rule of its own */
+	for (size_t i = 0; i < n; i++) {
+		char *subject = representative(paths[i]);
+		size_t len = strlen(subject);
+		if (query[i] && len >= 7)
+			subject[len - 7] = 0;
+		bool ok = false;
+		for (size_t k = 0; k < e.n && !ok; k++)
+			ok = pcre_full(e.v[k].path, subject);
+		if (!ok) {
+			if (e.n == e.cap) {
+				e.cap = e.cap ? e.cap * 2 : 8;
+				e.v = xrealloc(e.v, e.cap * sizeof(*e.v));
+			}
+			e.v[e.n++] = (struct shttp){method, regex_escape(a, subject), 1, 1, false};
+		}
+		free(subject);
+	}
+	tfree(root);
+	free(query);
+	*out = arena_alloc(a, (e.n ? e.n : 1) * sizeof(**out));
+	if (e.n)
+		memcpy(*out, e.v, e.n * sizeof(*e.v));
+	free(e.v);
+	return e.n;
+}
+
+/* ---------------------------------------------------------------- facts */
+
+struct fact {
+	const char *wl; /* local workload */
+	enum direction dir;
+	struct speer peer;
+	uint8_t proto;
+	uint16_t port;
+	const struct edge *edge;
+	bool http_here, dns_here;
+};
+
+struct wlinfo {
+	const char *key, *ns, *name;
+	struct kv *sel;
+	size_t nsel;
+	const char *note;
+	size_t npods;
+	bool wanted;
+};
+
+struct sctx {
+	struct synth *s;
+	struct learner *L;
+	const struct inventory *inv;
+	struct arena *a;
+	struct fact *f;
+	size_t nf, capf;
+	struct wlinfo *wl;
+	size_t nwl, capwl;
+	const struct session *existing;
+};
+
+static bool wanted(const struct learn_opts *o, const char *wl)
+{
+	if (!o->want.n)
+		return true;
+	for (size_t i = 0; i < o->want.n; i++) {
+		const char *w = o->want.v[i];
+		if (!strcmp(w, wl))
+			return true;
+		size_t n = strlen(w);
+		if (!strchr(w, '/') && !strncmp(wl, w, n) && wl[n] == '/')
+			return true;
+	}
+	return false;
+}
+
+static struct wlinfo *wlinfo(struct sctx *x, const char *key)
+{
+	for (size_t i = 0; i < x->nwl; i++)
+		if (!strcmp(x->wl[i].key, key))
+			return &x->wl[i];
+	if (x->nwl == x->capwl) {
+		x->capwl = x->capwl ? x->capwl * 2 : 16;
+		x->wl = xrealloc(x->wl, x->capwl * sizeof(*x->wl));
+	}
+	struct wlinfo *w = &x->wl[x->nwl++];
+	memset(w, 0, sizeof(*w));
+	w->key = arena_strdup(x->a, key);
+	const char *slash = strchr(key, '/');
+	w->ns = arena_strndup(x->a, key, (size_t)(slash - key));
+	w->name = arena_strdup(x->a, slash + 1);
+	w->nsel = synth_selector(x->inv, key, x->a, &w->sel, &w->note);
+	for (size_t i = 0; i < x->inv->npods; i++)
+		w->npods += pod_of(&x->inv->pods[i], key, x->a);
+	w->wanted = wanted(x->L->o, key);
+	return w;
+}
+
+static void add_fact(struct sctx *x, const struct fact *f)
+{
+	if (x->nf == x->capf) {
+		x->capf = x->capf ? x->capf * 2 : 64;
+		x->f = xrealloc(x->f, x->capf * sizeof(*x->f));
+	}
+	x->f[x->nf++] = *f;
+}
+
+static void peer_endpoint(struct sctx *x, const struct pod *p, const char *local_ns,
+			  struct speer *out)
+{
+	struct wlinfo *w = wlinfo(x, pod_workload(x->a, p));
+	memset(out, 0, sizeof(*out));
+	out->kind = SP_ENDPOINT;
+	out->workload = w->key;
+	bool cross = strcmp(w->ns, local_ns) != 0;
+	out->ns = cross ? w->ns : NULL;
+	out->nlabels = w->nsel + (cross ? 1 : 0);
+	out->labels = arena_alloc(x->a, (out->nlabels + 1) * sizeof(*out->labels));
+	size_t k = 0;
+	if (cross)
+		out->labels[k++] = (struct kv){"k8s:io.kubernetes.pod.namespace", w->ns};
+	for (size_t i = 0; i < w->nsel; i++)
+		out->labels[k++] = w->sel[i];
+	out->key = arena_printf(x->a, "1ep:%s", w->key);
+}
+
+static void peer_entity(struct sctx *x, const char *entity, struct speer *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = SP_ENTITY;
+	out->text = entity;
+	out->key = arena_printf(x->a, "2en:%s", entity);
+}
+
+static void peer_cidr(struct sctx *x, const struct ip *ip, struct speer *out)
+{
+	char buf[64];
+	ip_format(ip, buf, sizeof buf);
+	memset(out, 0, sizeof(*out));
+	out->kind = SP_CIDR;
+	out->text = arena_printf(x->a, "%s/%d", buf, ip_is_v4(ip) ? 32 : 128);
+	/* sort by address, not text: zero-padded family and bytes */
+	struct strbuf k = {0};
+	sb_printf(&k, "3ci:%d:", ip_is_v4(ip) ? 4 : 6);
+	for (int i = 0; i < 16; i++)
+		sb_printf(&k, "%02x", ip->b[i]);
+	out->key = arena_strdup(x->a, k.s);
+	sb_free(&k);
+}
+
+static void peer_fqdn(struct sctx *x, const char *name, struct speer *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = SP_FQDN;
+	out->text = name;
+	out->key = arena_printf(x->a, "4fq:%s", name);
+}
+
+static const char *party(struct sctx *x, const struct addr_info *ai, const struct ip *ip)
+{
+	if (ai->cls == PC_POD)
+		return arena_printf(x->a, "%s/%s", ai->pod->namespace, ai->pod->name);
+	char buf[64];
+	ip_format(ip, buf, sizeof buf);
+	return arena_strdup(x->a, buf);
+}
+
+static void skip(struct synth *s, const struct edge *e, const char *why)
+{
+	if (s->nskipped == s->skipped_cap) {
+		s->skipped_cap = s->skipped_cap ? s->skipped_cap * 2 : 32;
+		s->skipped = xrealloc(s->skipped, s->skipped_cap * sizeof(*s->skipped));
+	}
+	s->skipped[s->nskipped++] = (struct skipped){e, why};
+}
+
+static struct oflow *add_flow(struct synth *s)
+{
+	if (s->nflows == s->flows_cap) {
+		s->flows_cap = s->flows_cap ? s->flows_cap * 2 : 64;
+		s->flows = xrealloc(s->flows, s->flows_cap * sizeof(*s->flows));
+	}
+	struct oflow *f = &s->flows[s->nflows++];
+	memset(f, 0, sizeof(*f));
+	return f;
+}
+
+/* Does the existing policy set already allow this half? */
+static void existing_covers(struct sctx *x, const struct oflow *of, bool *egress, bool *ingress)
+{
+	*egress = *ingress = false;
+	if (!x->existing)
+		return;
+	char port[32], err[256];
+	format_port(of->proto, of->port, port, sizeof port);
+	struct trace_result r;
+	if (trace_flow(x->existing, of->src, of->dst, port, &r, err, sizeof err) < 0)
+		return;
+	/* allowed already (by a rule, or because nothing enforces that direction): not missing.
+	 * Only denied halves get rules, so merging never starts enforcing a new direction. */
+	*egress = r.egress.present && r.egress.fast.verdict == VERDICT_ALLOW;
+	*ingress = r.ingress.present && r.ingress.fast.verdict == VERDICT_ALLOW;
+}
+
+static const char *node_entity(const struct k8s_node *n, const struct pod *local)
+{
+	return local->node && !strcmp(local->node, n->name) ? "host" : "remote-node";
+}
+
+/* One edge between a client and one concrete server pod (or a non-pod server). */
+static void facts_for(struct sctx *x, const struct edge *e, const struct addr_info *c,
+		      const struct addr_info *sv, const struct pod *server_pod, uint16_t port,
+		      const char *via)
+{
+	struct synth *s = x->s;
+	struct oflow *of = add_flow(s);
+	of->src = party(x, c, &e->k.client);
+	if (server_pod) {
+		struct addr_info pi = {PC_POD, server_pod, NULL, NULL};
+		of->dst = party(x, &pi, &e->k.server);
+	} else {
+		of->dst = party(x, sv, &e->k.server);
+	}
+	of->proto = e->k.proto;
+	of->port = port;
+	of->edge = e;
+	of->via_service = via;
+	of->learned = true;
+	if (c->cls == PC_POD)
+		of->src_ep = wlinfo(x, pod_workload(x->a, c->pod))->key;
+	if (server_pod)
+		of->dst_ep = wlinfo(x, pod_workload(x->a, server_pod))->key;
+	if (e->fqdn.n && sv->cls == PC_WORLD) {
+		for (uint32_t i = 0; i < e->fqdn.cap; i++)
+			if (e->fqdn.v[i].s && (!of->fqdn || strcmp(e->fqdn.v[i].s, of->fqdn) < 0))
+				of->fqdn = e->fqdn.v[i].s;
+	}
+	bool cov_e, cov_i;
+	existing_covers(x, of, &cov_e, &cov_i);
+	bool dns = (e->l7 & L7F_DNS) && (port == 53) && (e->k.proto == 17 || e->k.proto == 6);
+	/* egress of the client pod */
+	if (c->cls == PC_POD && !cov_e) {
+		struct wlinfo *cw = wlinfo(x, pod_workload(x->a, c->pod));
+		if (cw->wanted) {
+			struct fact f = {.wl = cw->key, .dir = DIR_EGRESS, .proto = e->k.proto,
+					 .port = port, .edge = e};
+			bool server_selected = false;
+			if (server_pod) {
+				peer_endpoint(x, server_pod, cw->ns, &f.peer);
+				server_selected = wlinfo(x, pod_workload(x->a, server_pod))->wanted;
+			} else if (sv->cls == PC_NODE) {
+				peer_entity(x, node_entity(sv->node, c->pod), &f.peer);
+			} else if (sv->cls == PC_APISERVER) {
+				peer_entity(x, "kube-apiserver", &f.peer);
+			} else if (e->fqdn.n && !x->L->o->l4_only) {
+				/* one fact per name that led here */
+				for (uint32_t i = 0; i < e->fqdn.cap; i++) {
+					if (!e->fqdn.v[i].s)
+						continue;
+					struct fact g = f;
+					peer_fqdn(x, e->fqdn.v[i].s, &g.peer);
+					g.http_here = true;
+					add_fact(x, &g);
+				}
+				goto ingress;
+			} else {
+				peer_cidr(x, &e->k.server, &f.peer);
+			}
+			f.http_here = !server_selected;
+			f.dns_here = dns;
+			add_fact(x, &f);
+		}
+	}
+ingress:
+	/* ingress of the server pod */
+	if (server_pod && !cov_i) {
+		struct wlinfo *sw = wlinfo(x, pod_workload(x->a, server_pod));
+		if (sw->wanted) {
+			struct fact f = {.wl = sw->key, .dir = DIR_INGRESS, .proto = e->k.proto,
+					 .port = port, .edge = e, .http_here = true};
+			if (c->cls == PC_POD)
+				peer_endpoint(x, c->pod, sw->ns, &f.peer);
+			else if (c->cls == PC_NODE)
+				peer_entity(x, node_entity(c->node, server_pod), &f.peer);
+			else if (c->cls == PC_APISERVER)
+				peer_entity(x, "kube-apiserver", &f.peer);
+			else
+				peer_cidr(x, &e->k.client, &f.peer);
+			add_fact(x, &f);
+		}
+	}
+}
+
+static const char *skip_reason(const struct edge *e)
+{
+	if (e->dropped)
+		return "dropped (a flow record's verdict; only FORWARDED and AUDIT are learned)";
+	if (e->refused)
+		return "refused (the server answered the SYN with a reset)";
+	if (e->failed)
+		return "failed (ICMP destination unreachable)";
+	if (e->unanswered && e->k.proto == 17)
+		return "no reply (a datagram that nothing answered)";
+	if (e->unanswered)
+		return "no reply (a SYN or request that nothing answered)";
+	return "no complete connection";
+}
+
+static void collect(struct sctx *x)
+{
+	struct learner *L = x->L;
+	struct synth *s = x->s;
+	for (uint32_t i = 0; i < L->nedges; i++) {
+		const struct edge *e = &L->edges[i];
+		struct addr_info c, sv;
+		attr_lookup(s->attr, &e->k.client, &c);
+		attr_lookup(s->attr, &e->k.server, &sv);
+		if (c.cls != PC_POD && sv.cls != PC_POD && sv.cls != PC_SERVICE) {
+			if (e->ok)
+				skip(s, e, "no pod of the inventory on either side");
+			continue;
+		}
+		if (!e->ok) {
+			skip(s, e, skip_reason(e));
+			continue;
+		}
+		if (c.cls == PC_CLUSTER || sv.cls == PC_CLUSTER) {
+			skip(s, e, "an address inside a pod CIDR that no pod of the inventory has "
+				   "(is the inventory older than the capture?)");
+			continue;
+		}
+		if (sv.cls == PC_SERVICE) {
+			const struct pod *b[256];
+			size_t nb = attr_backends(s->attr, sv.svc, b, 256);
+			const char *via = arena_printf(x->a, "%s/%s", sv.svc->namespace, sv.svc->name);
+			size_t used = 0;
+			for (size_t k = 0; k < nb; k++) {
+				int tp = attr_target_port(sv.svc, b[k], e->k.proto, e->k.port, NULL);
+				if (tp <= 0)
+					continue;
+				facts_for(x, e, &c, &sv, b[k], (uint16_t)tp, via);
+				used++;
+			}
+			if (!used)
+				skip(s, e, "a service address with no backend pod for that port in the "
+					   "inventory");
+			continue;
+		}
+		facts_for(x, e, &c, &sv, sv.cls == PC_POD ? sv.pod : NULL, e->k.port, NULL);
+	}
+}
+
+/* ---------------------------------------------------------------- rules */
+
+static int cmp_fact(const void *a, const void *b)
+{
+	const struct fact *x = a, *y = b;
+	int c = strcmp(x->wl, y->wl);
+	if (c)
+		return c;
+	if (x->dir != y->dir)
+		return (int)x->dir - (int)y->dir;
+	if ((c = strcmp(x->peer.key, y->peer.key)))
+		return c;
+	if (x->proto != y->proto)
+		return (int)x->proto - (int)y->proto;
+	return (int)x->port - (int)y->port;
+}
+
+/* One (peer, proto, port) with its facts. */
+struct entry {
+	struct fact *f; /* first fact */
+	size_t n;
+	struct sport port;
+	const char *sig; /* ports + L7, for grouping */
+	struct prov prov;
+};
+
+struct preq {
+	const char *path;
+	uint64_t n;
+	bool query;
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* HTTP rules for one entry: every answered request of its edges, generalised. */
+static void http_rules(struct sctx *x, struct entry *en)
+{
+	bool http = false, other = false;
+	for (size_t i = 0; i < en->n; i++) {
+		const struct edge *e = en->f[i].edge;
+		http |= e->http.n > 0;
+		other |= (e->l7 & (L7F_OPAQUE | L7F_TLS | L7F_UPGRADE)) != 0;
+	}
+	if (!http)
+		return;
+	if (other) {
+		en->port.l7_note = "not HTTP only (other payload, TLS or an upgrade was seen), so no "
+				   "HTTP rule";
+		return;
+	}
+	for (size_t i = 0; i < en->n; i++)
+		if (en->f[i].edge->http.dropped) {
+			en->port.l7_note = "too many distinct paths to list, so no HTTP rule";
+			return;
+		}
+	/* methods, sorted */
+	struct ptrvec methods = {0};
+	for (size_t i = 0; i < en->n; i++) {
+		const struct reqtab *t = &en->f[i].edge->http;
+		for (uint32_t k = 0; k < t->cap; k++) {
+			const struct http_req *r = &t->v[k];
+			if (!r->path)
+				continue;
+			if ((r->flags & (REQ_STATUS_1XX | REQ_STATUS_2XX | REQ_STATUS_3XX | REQ_STATUS_5XX)) ==
+			    0) {
+				x->s->L->st.records_skipped += 0;
+				continue; /* only ever refused by the server (4xx): not learned */
+			}
+			bool seen = false;
+			for (size_t m = 0; m < methods.n && !seen; m++)
+				seen = !strcmp(methods.v[m], r->method);
+			if (!seen)
+				ptrvec_push(&methods, (void *)r->method);
+		}
+	}
+	qsort(methods.v, methods.n, sizeof(void *), cmp_str);
+	struct shttp *all = NULL;
+	size_t nall = 0;
+	for (size_t m = 0; m < methods.n; m++) {
+		const char *method = methods.v[m];
+		struct ptrvec paths = {0};
+		uint64_t *counts = NULL;
+		size_t ncounts = 0;
+		for (size_t i = 0; i < en->n; i++) {
+			const struct reqtab *t = &en->f[i].edge->http;
+			for (uint32_t k = 0; k < t->cap; k++) {
+				const struct http_req *r = &t->v[k];
+				if (!r->path || strcmp(r->method, method) ||
+				    !(r->flags & (REQ_STATUS_1XX | REQ_STATUS_2XX | REQ_STATUS_3XX |
+						  REQ_STATUS_5XX)))
+					continue;
+				const char *p = (r->flags & REQ_QUERY)
+							? arena_printf(x->a, "%s(\\?.*)?", r->path)
+							: r->path;
+				/* the same path from two edges: one entry */
+				size_t j = 0;
+				for (; j < paths.n; j++)
+					if (!strcmp(paths.v[j], p))
+						break;
+				if (j == paths.n) {
+					ptrvec_push(&paths, (void *)p);
+					counts = xrealloc(counts, paths.n * sizeof(*counts));
+					counts[j] = 0;
+					ncounts = paths.n;
+				}
+				counts[j] += r->n;
+			}
+		}
+		(void)ncounts;
+		struct shttp *rules;
+		size_t nr = synth_paths(x->a, (const char *const *)paths.v, counts, paths.n,
+					x->L->o->min_support, &rules, method);
+		for (size_t k = 0; k < nr; k++)
+			if (rules[k].generalised)
+				x->s->generalised_paths += rules[k].distinct;
+		all = xrealloc(all, (nall + nr) * sizeof(*all));
+		memcpy(all + nall, rules, nr * sizeof(*rules));
+		nall += nr;
+		x->s->regex_checks += paths.n;
+		ptrvec_free(&paths);
+		free(counts);
+	}
+	ptrvec_free(&methods);
+	if (nall) {
+		en->port.http = arena_alloc(x->a, nall * sizeof(*all));
+		memcpy(en->port.http, all, nall * sizeof(*all));
+		en->port.nhttp = nall;
+	}
+	free(all);
+}
+
+static void dns_rules(struct sctx *x, struct entry *en)
+{
+	struct ptrvec names = {0};
+	for (size_t i = 0; i < en->n; i++) {
+		const struct edge *e = en->f[i].edge;
+		if (e->l7 & L7F_OPAQUE) {
+			en->port.l7_note = "not DNS only, so no DNS rule";
+			ptrvec_free(&names);
+			return;
+		}
+		if (e->dns.dropped) {
+			en->port.l7_note = "too many distinct names to list, so no DNS rule";
+			ptrvec_free(&names);
+			return;
+		}
+		for (uint32_t k = 0; k < e->dns.cap; k++) {
+			const char *n = e->dns.v[k].s;
+			if (!n)
+				continue;
+			bool seen = false;
+			for (size_t j = 0; j < names.n && !seen; j++)
+				seen = !strcmp(names.v[j], n);
+			if (!seen)
+				ptrvec_push(&names, (void *)n);
+		}
+	}
+	if (!names.n) {
+		ptrvec_free(&names);
+		return;
+	}
+	qsort(names.v, names.n, sizeof(void *), cmp_str);
+	en->port.dns = arena_alloc(x->a, names.n * sizeof(char *));
+	memcpy(en->port.dns, names.v, names.n * sizeof(char *));
+	en->port.ndns = names.n;
+	ptrvec_free(&names);
+}
+
+static const char *entry_sig(struct sctx *x, const struct entry *en)
+{
+	struct strbuf sb = {0};
+	sb_printf(&sb, "%u/%u", en->port.proto, en->port.port);
+	for (size_t i = 0; i < en->port.nhttp; i++)
+		sb_printf(&sb, "|h:%s %s", en->port.http[i].method, en->port.http[i].path);
+	for (size_t i = 0; i < en->port.ndns; i++)
+		sb_printf(&sb, "|d:%s", en->port.dns[i]);
+	const char *r = arena_strdup(x->a, sb.s);
+	sb_free(&sb);
+	return r;
+}
+
+static void prov_add(struct prov *p, const struct edge *e)
+{
+	p->conns += e->ok;
+	p->pkts += e->pkts;
+	p->requests += 0;
+	for (uint32_t k = 0; k < e->http.cap; k++)
+		if (e->http.v[k].path)
+			p->requests += e->http.v[k].n;
+	if (!p->first || (e->first && e->first < p->first))
+		p->first = e->first;
+	if (e->last > p->last)
+		p->last = e->last;
+}
+
+/* One peer and everything it is allowed on. */
+struct peergroup {
+	struct speer *peer;
+	struct entry **en;
+	size_t n;
+	const char *sig;
+	bool icmp;
+};
+
+static int cmp_pg(const void *a, const void *b)
+{
+	const struct peergroup *x = a, *y = b;
+	if (x->peer->kind != y->peer->kind)
+		return (int)x->peer->kind - (int)y->peer->kind;
+	if (x->icmp != y->icmp)
+		return x->icmp - y->icmp;
+	int c = strcmp(x->sig, y->sig);
+	return c ? c : strcmp(x->peer->key, y->peer->key);
+}
+
+/* CIDR peers sharing one rule: aggregate /32s (/128s) into the smallest covering prefix per
+ * bucket of the configured prefix length, when a bucket holds enough addresses. */
+static size_t aggregate_cidrs(struct sctx *x, struct speer *peers, size_t n)
+{
+	const struct learn_opts *o = x->L->o;
+	bool *done = xcalloc(n ? n : 1, sizeof(bool));
+	size_t w = 0;
+	struct speer *out = arena_alloc(x->a, (n ? n : 1) * sizeof(*out));
+	for (size_t i = 0; i < n; i++) {
+		if (done[i])
+			continue;
+		struct prefix pi;
+		parse_prefix(peers[i].text, &pi, false);
+		unsigned limit = pi.family == 4 ? o->cidr4_prefix : o->cidr6_prefix;
+		unsigned full = pi.family == 4 ? 32 : 128;
+		if (limit >= full) {
+			out[w++] = peers[i];
+			done[i] = true;
+			continue;
+		}
+		struct prefix bucket = pi;
+		bucket.len = (int)limit;
+		size_t members = 0;
+		int common = (int)full;
+		for (size_t j = i; j < n; j++) {
+			struct prefix pj;
+			if (done[j] || parse_prefix(peers[j].text, &pj, false) < 0 || pj.family != pi.family ||
+			    !prefix_contains(&bucket, &pj))
+				continue;
+			members++;
+			/* common prefix length with the first */
+			int c = 0;
+			while (c < common && ((pi.addr[c / 8] ^ pj.addr[c / 8]) & (0x80 >> (c % 8))) == 0)
+				c++;
+			common = c;
+		}
+		if (members < o->cidr_min_addrs) {
+			out[w++] = peers[i];
+			done[i] = true;
+			continue;
+		}
+		if (common < (int)limit)
+			common = (int)limit;
+		struct prefix agg = pi;
+		agg.len = common;
+		for (int b = common; b < (int)full; b++)
+			agg.addr[b / 8] &= (uint8_t)~(0x80 >> (b % 8));
+		char buf[64];
+		format_prefix(&agg, buf, sizeof buf);
+		struct speer p = peers[i];
+		p.text = arena_strdup(x->a, buf);
+		out[w++] = p;
+		for (size_t j = i; j < n; j++) {
+			struct prefix pj;
+			if (!done[j] && parse_prefix(peers[j].text, &pj, false) == 0 &&
+			    pj.family == pi.family && prefix_contains(&agg, &pj))
+				done[j] = true;
+		}
+	}
+	memcpy(peers, out, w * sizeof(*out));
+	free(done);
+	return w;
+}
+
+static void build_direction(struct sctx *x, struct spolicy *pol, struct fact *f, size_t nf,
+			    enum direction dir)
+{
+	/* entries: group facts by (peer, proto, port) */
+	struct entry *en = xcalloc(nf ? nf : 1, sizeof(*en));
+	size_t nen = 0;
+	for (size_t i = 0; i < nf;) {
+		size_t j = i + 1;
+		while (j < nf && !strcmp(f[j].peer.key, f[i].peer.key) && f[j].proto == f[i].proto &&
+		       f[j].port == f[i].port)
+			j++;
+		struct entry *e = &en[nen++];
+		e->f = &f[i];
+		e->n = j - i;
+		e->port.proto = f[i].proto;
+		e->port.port = f[i].port;
+		bool http_here = false, dns_here = false;
+		for (size_t k = i; k < j; k++) {
+			http_here |= f[k].http_here;
+			dns_here |= f[k].dns_here;
+			prov_add(&e->prov, f[k].edge);
+		}
+		if (!x->L->o->l4_only && f[i].proto != 1 && f[i].proto != 58) {
+			if (dns_here)
+				dns_rules(x, e);
+			else if (http_here)
+				http_rules(x, e);
+		}
+		e->sig = entry_sig(x, e);
+		i = j;
+	}
+	/* peer groups: per peer, its entries (ICMP apart) */
+	struct peergroup *pg = xcalloc(nen * 2 + 1, sizeof(*pg));
+	size_t npg = 0;
+	for (size_t i = 0; i < nen;) {
+		size_t j = i;
+		while (j < nen && !strcmp(en[j].f->peer.key, en[i].f->peer.key))
+			j++;
+		for (int icmp = 0; icmp < 2; icmp++) {
+			struct peergroup g = {&en[i].f->peer, NULL, 0, NULL, icmp};
+			struct strbuf sb = {0};
+			for (size_t k = i; k < j; k++) {
+				bool is_icmp = en[k].port.proto == 1 || en[k].port.proto == 58;
+				if (is_icmp != (bool)icmp)
+					continue;
+				g.en = xrealloc(g.en, (g.n + 1) * sizeof(*g.en));
+				g.en[g.n++] = &en[k];
+				sb_printf(&sb, "%s;", en[k].sig);
+			}
+			if (g.n) {
+				g.sig = arena_strdup(x->a, sb.s);
+				pg[npg++] = g;
+			}
+			sb_free(&sb);
+		}
+		i = j;
+	}
+	qsort(pg, npg, sizeof(*pg), cmp_pg);
+	/* rules: peers of one kind with the same signature */
+	struct selem *el = NULL;
+	size_t nel = 0;
+	for (size_t i = 0; i < npg;) {
+		size_t j = i + 1;
+		while (j < npg && pg[j].peer->kind == pg[i].peer->kind && pg[j].icmp == pg[i].icmp &&
+		       !strcmp(pg[j].sig, pg[i].sig))
+			j++;
+		el = xrealloc(el, (nel + 1) * sizeof(*el));
+		struct selem *r = &el[nel++];
+		memset(r, 0, sizeof(*r));
+		r->dir = dir;
+		r->kind = pg[i].peer->kind;
+		r->npeers = j - i;
+		r->peers = arena_alloc(x->a, r->npeers * sizeof(*r->peers));
+		for (size_t k = i; k < j; k++)
+			r->peers[k - i] = *pg[k].peer;
+		if (r->kind == SP_CIDR)
+			r->npeers = aggregate_cidrs(x, r->peers, r->npeers);
+		r->icmp = pg[i].icmp;
+		/* ports (or ICMP types) from the first group: all groups share them */
+		if (r->icmp) {
+			for (size_t k = 0; k < pg[i].n && r->nicmp < 4; k++) {
+				r->icmp_types[r->nicmp][0] = pg[i].en[k]->port.proto == 1 ? 4 : 6;
+				r->icmp_types[r->nicmp][1] = pg[i].en[k]->port.port;
+				r->nicmp++;
+			}
+		} else {
+			r->nports = pg[i].n;
+			r->ports = arena_alloc(x->a, r->nports * sizeof(*r->ports));
+			for (size_t k = 0; k < pg[i].n; k++)
+				r->ports[k] = pg[i].en[k]->port;
+		}
+		for (size_t k = i; k < j; k++)
+			for (size_t m = 0; m < pg[k].n; m++) {
+				const struct prov *p = &pg[k].en[m]->prov;
+				r->prov.conns += p->conns;
+				r->prov.pkts += p->pkts;
+				r->prov.requests += p->requests;
+				if (!r->prov.first || (p->first && p->first < r->prov.first))
+					r->prov.first = p->first;
+				if (p->last > r->prov.last)
+					r->prov.last = p->last;
+			}
+		pol->prov.conns += r->prov.conns;
+		pol->prov.pkts += r->prov.pkts;
+		pol->prov.requests += r->prov.requests;
+		if (!pol->prov.first || (r->prov.first && r->prov.first < pol->prov.first))
+			pol->prov.first = r->prov.first;
+		if (r->prov.last > pol->prov.last)
+			pol->prov.last = r->prov.last;
+		i = j;
+	}
+	for (size_t i = 0; i < npg; i++)
+		free(pg[i].en);
+	free(pg);
+	free(en);
+	if (dir == DIR_INGRESS) {
+		pol->ingress = el;
+		pol->ningress = nel;
+	} else {
+		pol->egress = el;
+		pol->negress = nel;
+	}
+}
+
+int synth_run(struct synth *s, struct learner *L, const struct attr *attr)
+{
+	struct sctx x = {.s = s, .L = L, .inv = attr_inventory(attr), .a = &s->arena};
+	s->L = L;
+	s->attr = attr;
+	x.existing = s->existing;
+	collect(&x);
+	qsort(x.f, x.nf, sizeof(*x.f), cmp_fact);
+	/* the explicitly wanted workloads get a policy even when nothing was seen */
+	for (size_t i = 0; i < L->o->want.n; i++) {
+		const char *w = L->o->want.v[i];
+		if (!strchr(w, '/'))
+			continue;
+		struct wlinfo *wi = wlinfo(&x, w);
+		if (!wi->npods)
+			ptrvec_push(&s->notes, arena_printf(&s->arena, "--for %s: no such workload in the "
+									"inventory",
+								w));
+	}
+	/* policies, in workload order */
+	struct ptrvec keys = {0};
+	for (size_t i = 0; i < x.nf; i++)
+		if (!keys.n || strcmp(keys.v[keys.n - 1], x.f[i].wl))
+			ptrvec_push(&keys, (void *)x.f[i].wl);
+	for (size_t i = 0; i < L->o->want.n; i++) {
+		struct wlinfo *wi = strchr(L->o->want.v[i], '/') ? wlinfo(&x, L->o->want.v[i]) : NULL;
+		bool have = false;
+		for (size_t k = 0; wi && k < keys.n && !have; k++)
+			have = !strcmp(keys.v[k], wi->key);
+		if (wi && wi->npods && !have)
+			ptrvec_push(&keys, (void *)wi->key);
+	}
+	qsort(keys.v, keys.n, sizeof(void *), cmp_str);
+	s->pol = xcalloc(keys.n ? keys.n : 1, sizeof(*s->pol));
+	for (size_t k = 0; k < keys.n; k++) {
+		struct wlinfo *w = wlinfo(&x, keys.v[k]);
+		struct spolicy *p = &s->pol[s->npol++];
+		p->ns = w->ns;
+		p->name = s->existing ? arena_printf(&s->arena, "%s-learned", w->name) : w->name;
+		p->workload = w->key;
+		p->selector = w->sel;
+		p->nselector = w->nsel;
+		p->selector_note = w->note;
+		p->npods = w->npods;
+		size_t a = 0;
+		while (a < x.nf && strcmp(x.f[a].wl, w->key))
+			a++;
+		size_t b = a;
+		while (b < x.nf && !strcmp(x.f[b].wl, w->key))
+			b++;
+		size_t mid = a;
+		while (mid < b && x.f[mid].dir == DIR_INGRESS)
+			mid++;
+		p->ingress_seen = mid > a;
+		p->egress_seen = b > mid;
+		build_direction(&x, p, x.f + a, mid - a, DIR_INGRESS);
+		build_direction(&x, p, x.f + mid, b - mid, DIR_EGRESS);
+	}
+	ptrvec_free(&keys);
+	free(x.f);
+	free(x.wl);
+	return 0;
+}
+
+void synth_free(struct synth *s)
+{
+	for (size_t i = 0; i < s->npol; i++) {
+		free(s->pol[i].ingress);
+		free(s->pol[i].egress);
+	}
+	free(s->pol);
+	free(s->flows);
+	free(s->skipped);
+	ptrvec_free(&s->notes);
+	arena_free(&s->arena);
+}
