@@ -208,8 +208,10 @@ static const char *remote_name(const struct cluster *c, const char *key, char *b
 	return buf;
 }
 
+/* Protocol 47 is the probe for "every other IP protocol" (only L3 rules decide those). */
 static const char *const PROTO_NAMES[256] = {[1] = "ICMP", [6] = "TCP", [17] = "UDP",
-					     [47] = "GRE", [58] = "ICMPv6", [132] = "SCTP"};
+					     [47] = "other protocols", [58] = "ICMPv6",
+					     [132] = "SCTP"};
 
 static void compare_flows(struct view *a, struct view *b, const char *name, const char *local,
 			  int dir, struct changes *out)
@@ -282,13 +284,56 @@ static int cmp_change(const void *x, const void *y)
 	return c ? c : (a->lo > b->lo) - (a->lo < b->lo);
 }
 
-/* Two endpoints of one workload usually change alike: print each distinct line once. */
+static bool whole_protocol(const struct change *ch)
+{
+	return ch->lo == 0 && ch->hi == (ch->proto == 1 || ch->proto == 58 ? 255 : 65535);
+}
+
+static size_t group_end(const struct changes *cs, size_t i);
+
+/* One line per (source, destination): its port ranges, or "all traffic" when every protocol
+ * changed whole. Returns the index after the group. */
+static size_t print_group(const struct changes *cs, size_t i, struct json *j)
+{
+	size_t end = group_end(cs, i);
+	bool all = end - i == 6; /* TCP, UDP, SCTP, ICMP, ICMPv6 and the rest */
+	for (size_t k = i; k < end; k++)
+		all &= whole_protocol(&cs->v[k]);
+	struct strbuf ports = {0};
+	for (size_t k = i; k < end && !all; k++) {
+		char one[64];
+		port_range_text(&cs->v[k], one, sizeof one);
+		sb_printf(&ports, "%s%s", k > i ? ", " : "", one);
+	}
+	const char *text = all ? "all traffic" : ports.s;
+	if (j) {
+		json_obj_open(j, NULL);
+		json_str(j, "from", cs->v[i].src);
+		json_str(j, "to", cs->v[i].dst);
+		json_str(j, "ports", text);
+		json_obj_close(j);
+	} else {
+		printf("  %s -> %s  %s\n", cs->v[i].src, cs->v[i].dst, text);
+	}
+	sb_free(&ports);
+	return end;
+}
+
+static size_t group_end(const struct changes *cs, size_t i)
+{
+	size_t end = i;
+	while (end < cs->n && cs->v[end].now_allowed == cs->v[i].now_allowed &&
+	       !strcmp(cs->v[end].src, cs->v[i].src) && !strcmp(cs->v[end].dst, cs->v[i].dst))
+		end++;
+	return end;
+}
+
 static void print_changes(struct changes *cs, bool json)
 {
 	qsort(cs->v, cs->n, sizeof(*cs->v), cmp_change);
-	size_t allowed = 0, denied = 0;
-	for (size_t i = 0; i < cs->n; i++)
-		cs->v[i].now_allowed ? allowed++ : denied++;
+	size_t groups[2] = {0, 0}; /* [0] newly denied, [1] newly allowed */
+	for (size_t i = 0; i < cs->n; i = group_end(cs, i))
+		groups[cs->v[i].now_allowed]++;
 	struct json j;
 	if (json) {
 		json_begin(&j, stdout, true);
@@ -299,30 +344,16 @@ static void print_changes(struct changes *cs, bool json)
 		if (json)
 			json_arr_open(&j, want ? "newly_allowed" : "newly_denied");
 		else
-			printf("%s (%zu):\n", want ? "Newly allowed" : "Newly denied",
-			       want ? allowed : denied);
-		for (size_t i = 0; i < cs->n; i++) {
-			const struct change *ch = &cs->v[i];
-			if (ch->now_allowed != want)
-				continue;
-			char ports[64];
-			port_range_text(ch, ports, sizeof ports);
-			if (json) {
-				json_obj_open(&j, NULL);
-				json_str(&j, "from", ch->src);
-				json_str(&j, "to", ch->dst);
-				json_str(&j, "ports", ports);
-				json_obj_close(&j);
-			} else {
-				printf("  %s -> %s  %s\n", ch->src, ch->dst, ports);
-			}
-		}
+			printf("%s (%zu):\n", want ? "Newly allowed" : "Newly denied", groups[want]);
+		for (size_t i = 0; i < cs->n;)
+			i = cs->v[i].now_allowed == want ? print_group(cs, i, json ? &j : NULL)
+							  : group_end(cs, i);
 		if (json)
 			json_arr_close(&j);
 	}
 	if (json) {
-		json_int(&j, "newly_allowed_count", (long long)allowed);
-		json_int(&j, "newly_denied_count", (long long)denied);
+		json_int(&j, "newly_allowed_count", (long long)groups[1]);
+		json_int(&j, "newly_denied_count", (long long)groups[0]);
 		json_obj_close(&j);
 		json_end(&j);
 	}

@@ -21,6 +21,7 @@
 #include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uthash.h>
 
 /* ---------------------------------------------------------------- labels and selectors */
 
@@ -211,7 +212,14 @@ size_t synth_selector(const struct inventory *inv, const char *wl, struct arena 
 
 /* ---------------------------------------------------------------- path generalisation */
 
-enum segclass { SC_LITERAL, SC_INT, SC_UUID, SC_HEX, SC_INT_EXT };
+enum segclass { SC_LITERAL, SC_INT, SC_UUID, SC_HEX };
+
+/* A segment's shape: a class, and for numbers a literal name before them ("u" of "u25",
+ * "v" of "v2") and an extension after them (".jpg" of "42.jpg"). */
+struct shape {
+	enum segclass cls;
+	char pfx[17], ext[10];
+};
 
 static bool all_hex(const char *s, size_t n)
 {
@@ -221,45 +229,63 @@ static bool all_hex(const char *s, size_t n)
 	return n > 0;
 }
 
-static bool all_digits(const char *s, size_t n)
+static bool name_char(char c)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return false;
-	return n > 0;
+	return isalpha((unsigned char)c) || c == '-' || c == '_';
 }
 
-/* The class of one path segment; for SC_INT_EXT, *ext is the extension (".jpg"). */
-static enum segclass seg_class(const char *s, size_t n, const char **ext)
+static struct shape seg_shape(const char *s, size_t n)
 {
-	if (n == 4 && !memcmp(s, SEG_INT, 4))
-		return SC_INT;
-	if (n == 5 && !memcmp(s, SEG_UUID, 5))
-		return SC_UUID;
-	if (n == 4 && !memcmp(s, SEG_HEX, 4))
-		return SC_HEX;
-	if (all_digits(s, n) && n <= 20)
-		return SC_INT;
+	struct shape sh;
+	memset(&sh, 0, sizeof(sh));
+	const char *ph = memchr(s, '\x01', n);
+	if (ph) { /* a placeholder from the request table's compaction */
+		if (n == 5 && !memcmp(s, SEG_UUID, 5))
+			sh.cls = SC_UUID;
+		else if (n == 4 && !memcmp(s, SEG_HEX, 4))
+			sh.cls = SC_HEX;
+		else if ((size_t)(s + n - ph) >= 4 && !memcmp(ph, SEG_INT, 4) &&
+			 (size_t)(ph - s) < sizeof sh.pfx && (size_t)(s + n - ph - 4) < sizeof sh.ext) {
+			sh.cls = SC_INT;
+			memcpy(sh.pfx, s, (size_t)(ph - s));
+			memcpy(sh.ext, ph + 4, (size_t)(s + n - ph - 4));
+		}
+		return sh;
+	}
 	if (n == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-' &&
 	    all_hex(s, 8) && all_hex(s + 9, 4) && all_hex(s + 14, 4) && all_hex(s + 19, 4) &&
-	    all_hex(s + 24, 12))
-		return SC_UUID;
+	    all_hex(s + 24, 12)) {
+		sh.cls = SC_UUID;
+		return sh;
+	}
 	if (n >= 8 && all_hex(s, n)) {
 		bool digit = false, alpha = false;
 		for (size_t i = 0; i < n; i++)
 			isdigit((unsigned char)s[i]) ? (digit = true) : (alpha = true);
-		if ((digit && alpha) || n >= 16)
-			return SC_HEX;
+		if ((digit && alpha) || n >= 16) {
+			sh.cls = SC_HEX;
+			return sh;
+		}
 	}
-	const char *dot = memchr(s, '.', n);
-	if (dot && dot > s && all_digits(s, (size_t)(dot - s)) && (size_t)(s + n - dot) <= 8) {
-		for (const char *q = dot + 1; q < s + n; q++)
-			if (!isalnum((unsigned char)*q))
-				return SC_LITERAL;
-		*ext = dot;
-		return SC_INT_EXT;
+	size_t i = 0;
+	while (i < n && i < sizeof sh.pfx - 1 && name_char(s[i]))
+		i++;
+	size_t d = i;
+	while (d < n && isdigit((unsigned char)s[d]))
+		d++;
+	if (d == i || d - i > 20)
+		return sh;
+	if (d < n) {
+		if (s[d] != '.' || n - d >= sizeof sh.ext || n - d < 2)
+			return sh;
+		for (size_t q = d + 1; q < n; q++)
+			if (!isalnum((unsigned char)s[q]))
+				return sh;
 	}
-	return SC_LITERAL;
+	sh.cls = SC_INT;
+	memcpy(sh.pfx, s, i);
+	memcpy(sh.ext, s + d, n - d);
+	return sh;
 }
 
 char *path_shape(const char *path)
@@ -269,13 +295,15 @@ char *path_shape(const char *path)
 	for (;;) {
 		const char *slash = strchr(p, '/');
 		size_t n = slash ? (size_t)(slash - p) : strlen(p);
-		const char *ext = NULL;
-		enum segclass c = seg_class(p, n, &ext);
-		if (c == SC_INT)
+		struct shape sh = seg_shape(p, n);
+		if (sh.cls == SC_INT) {
+			sb_puts(&sb, sh.pfx);
 			sb_puts(&sb, SEG_INT);
-		else if (c == SC_UUID)
+			sb_puts(&sb, sh.ext);
+		}
+		else if (sh.cls == SC_UUID)
 			sb_puts(&sb, SEG_UUID);
-		else if (c == SC_HEX)
+		else if (sh.cls == SC_HEX)
 			sb_puts(&sb, SEG_HEX);
 		else
 			sb_add(&sb, p, n);
@@ -306,7 +334,6 @@ static const char *class_regex(enum segclass c)
 {
 	switch (c) {
 	case SC_INT:
-	case SC_INT_EXT:
 		return "[0-9]+";
 	case SC_UUID:
 		return "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
@@ -318,9 +345,8 @@ static const char *class_regex(enum segclass c)
 }
 
 struct tnode {
-	const char *seg; /* literal text, or NULL for a class */
-	enum segclass cls;
-	const char *ext; /* SC_INT_EXT */
+	const char *seg;  /* literal text, or NULL for a class */
+	struct shape sh;  /* a class node's shape */
 	struct tnode **kids;
 	size_t nkids, cap;
 	uint64_t end_count;    /* requests that ended here */
@@ -346,11 +372,15 @@ static void tadd_kid(struct tnode *t, struct tnode *k)
 	t->kids[t->nkids++] = k;
 }
 
+static bool same_shape(const struct shape *a, const struct shape *b)
+{
+	return a->cls == b->cls && !strcmp(a->pfx, b->pfx) && !strcmp(a->ext, b->ext);
+}
+
 static bool same_label(const struct tnode *x, const struct tnode *y)
 {
 	if (!x->seg || !y->seg)
-		return !x->seg && !y->seg && x->cls == y->cls &&
-		       ((!x->ext && !y->ext) || (x->ext && y->ext && !strcmp(x->ext, y->ext)));
+		return !x->seg && !y->seg && same_shape(&x->sh, &y->sh);
 	return !strcmp(x->seg, y->seg);
 }
 
@@ -382,75 +412,68 @@ static void tfree(struct tnode *t)
 	free(t->kids);
 }
 
-static bool class_of(const struct tnode *k, enum segclass *c, const char **ext)
+static bool class_of(const struct tnode *k, struct shape *sh)
 {
-	if (!k->seg) {
-		*c = k->cls;
-		*ext = k->ext;
-		return true;
-	}
-	*ext = NULL;
-	*c = seg_class(k->seg, strlen(k->seg), ext);
-	return *c != SC_LITERAL;
+	*sh = k->seg ? seg_shape(k->seg, strlen(k->seg)) : k->sh;
+	return sh->cls != SC_LITERAL;
 }
 
-static bool same_group(enum segclass c1, const char *e1, enum segclass c2, const char *e2)
+struct kidshape {
+	struct tnode *node;
+	struct shape sh;
+};
+
+static int cmp_kidshape(const void *x, const void *y)
 {
-	if (c1 != c2)
-		return false;
-	if (!e1 || !e2)
-		return !e1 && !e2;
-	return !strcmp(e1, e2);
+	const struct kidshape *a = x, *b = y;
+	if (a->sh.cls != b->sh.cls)
+		return (int)a->sh.cls - (int)b->sh.cls;
+	int c = strcmp(a->sh.pfx, b->sh.pfx);
+	return c ? c : strcmp(a->sh.ext, b->sh.ext);
 }
 
 /* Folds id-like children into one class child where min_support distinct values say so
- * (a placeholder from the request table's compaction is evidence enough by itself). */
+ * (a placeholder from the request table's compaction is evidence enough by itself).
+ * Children are sorted by shape once, so a node with thousands of ids costs n log n. */
 static void generalise(struct arena *a, struct tnode *t, unsigned min_support)
 {
-	for (bool changed = true; changed;) {
-		changed = false;
-		for (size_t i = 0; i < t->nkids && !changed; i++) {
-			enum segclass c;
-			const char *ext;
-			if (!t->kids[i]->seg || !class_of(t->kids[i], &c, &ext))
-				continue;
-			size_t members = 0;
-			bool evidence = false;
-			struct tnode *target = NULL;
-			for (size_t j = 0; j < t->nkids; j++) {
-				enum segclass mc;
-				const char *mext;
-				struct tnode *m = t->kids[j];
-				if (!class_of(m, &mc, &mext) || !same_group(c, ext, mc, mext))
-					continue;
-				members++;
-				if (!m->seg)
-					target = m;
-				evidence |= !m->seg || m->seg[0] == '\x01';
-			}
-			if (members < min_support && !evidence)
-				continue;
-			if (!target) {
-				target = tnew(a, NULL, 0);
-				target->cls = c;
-				target->ext = ext ? arena_strdup(a, ext) : NULL;
-				target->generalised = true;
-				tadd_kid(t, target);
-			}
-			size_t w = 0;
-			for (size_t j = 0; j < t->nkids; j++) {
-				enum segclass mc;
-				const char *mext;
-				struct tnode *m = t->kids[j];
-				if (m != target && class_of(m, &mc, &mext) && same_group(c, ext, mc, mext)) {
-					tmerge(target, m);
-					continue;
-				}
-				t->kids[w++] = m;
-			}
-			t->nkids = w;
-			changed = true;
+	if (t->nkids > 1 || (t->nkids == 1 && t->kids[0]->seg && strchr(t->kids[0]->seg, '\x01'))) {
+		struct kidshape *ks = xcalloc(t->nkids, sizeof(*ks));
+		for (size_t i = 0; i < t->nkids; i++) {
+			ks[i].node = t->kids[i];
+			class_of(t->kids[i], &ks[i].sh);
 		}
+		qsort(ks, t->nkids, sizeof(*ks), cmp_kidshape);
+		size_t w = 0;
+		for (size_t i = 0; i < t->nkids;) {
+			size_t j = i + 1;
+			while (j < t->nkids && !cmp_kidshape(&ks[i], &ks[j]))
+				j++;
+			bool evidence = false;
+			for (size_t k = i; k < j && !evidence; k++)
+				evidence = !ks[k].node->seg || strchr(ks[k].node->seg, '\x01');
+			if (ks[i].sh.cls == SC_LITERAL || (j - i < min_support && !evidence)) {
+				for (size_t k = i; k < j; k++)
+					t->kids[w++] = ks[k].node;
+			} else {
+				struct tnode *target = NULL;
+				for (size_t k = i; k < j && !target; k++)
+					if (!ks[k].node->seg)
+						target = ks[k].node;
+				if (!target) {
+					target = tnew(a, NULL, 0);
+					target->sh = ks[i].sh;
+					target->generalised = true;
+				}
+				for (size_t k = i; k < j; k++)
+					if (ks[k].node != target)
+						tmerge(target, ks[k].node);
+				t->kids[w++] = target;
+			}
+			i = j;
+		}
+		t->nkids = w;
+		free(ks);
 	}
 	for (size_t i = 0; i < t->nkids; i++)
 		generalise(a, t->kids[i], min_support);
@@ -463,9 +486,10 @@ static int cmp_node(const void *x, const void *y)
 		return a->seg ? -1 : 1;
 	if (a->seg)
 		return strcmp(a->seg, b->seg);
-	if (a->cls != b->cls)
-		return (int)a->cls - (int)b->cls;
-	return strcmp(a->ext ? a->ext : "", b->ext ? b->ext : "");
+	if (a->sh.cls != b->sh.cls)
+		return (int)a->sh.cls - (int)b->sh.cls;
+	int c = strcmp(a->sh.pfx, b->sh.pfx);
+	return c ? c : strcmp(a->sh.ext, b->sh.ext);
 }
 
 struct emitctx {
@@ -479,8 +503,8 @@ static const char *node_regex(struct arena *a, const struct tnode *t)
 {
 	if (t->seg)
 		return regex_escape(a, t->seg);
-	return t->ext ? arena_printf(a, "%s%s", class_regex(t->cls), regex_escape(a, t->ext))
-		      : class_regex(t->cls);
+	return arena_printf(a, "%s%s%s", regex_escape(a, t->sh.pfx), class_regex(t->sh.cls),
+			    regex_escape(a, t->sh.ext));
 }
 
 /* text: the regex for the path up to and including t */
@@ -506,21 +530,6 @@ static void emit_rules(struct emitctx *e, struct tnode *t, const char *text, boo
 	}
 }
 
-static bool pcre_full(const char *re, const char *subject)
-{
-	int err;
-	PCRE2_SIZE off;
-	pcre2_code *c = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED,
-				      PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF, &err, &off, NULL);
-	if (!c)
-		return false;
-	pcre2_match_data *md = pcre2_match_data_create_from_pattern(c, NULL);
-	int rc = pcre2_match(c, (PCRE2_SPTR)subject, strlen(subject), 0, 0, md, NULL);
-	pcre2_match_data_free(md);
-	pcre2_code_free(c);
-	return rc >= 0;
-}
-
 /* A placeholder path stands for ids: a representative value to check the regex against. */
 static char *representative(const char *path)
 {
@@ -543,29 +552,55 @@ static char *representative(const char *path)
 	return sb.s ? sb.s : xstrdup("");
 }
 
+static const char *const *seg_sort_paths;
+
+/* Path order where '/' sorts before every other byte: segment by segment. */
+static int cmp_segwise(const void *x, const void *y)
+{
+	const unsigned char *a = (const unsigned char *)seg_sort_paths[*(const size_t *)x],
+			    *b = (const unsigned char *)seg_sort_paths[*(const size_t *)y];
+	for (;; a++, b++) {
+		unsigned ca = *a == '/' ? 1 : *a ? *a + 1u : 0, cb = *b == '/' ? 1 : *b ? *b + 1u : 0;
+		if (ca != cb || !ca)
+			return (int)ca - (int)cb;
+	}
+}
+
 size_t synth_paths(struct arena *a, const char *const *paths, const uint64_t *counts, size_t n,
 		   unsigned min_support, struct shttp **out, const char *method)
 {
 	struct tnode *root = tnew(a, "", 0);
 	bool *query = xcalloc(n ? n : 1, sizeof(bool));
+	/* insert in segment order ('/' sorts first), so that equal segments arrive together and a
+	 * node's children are appended in order: finding a child is a look at the last one */
+	size_t *order = xcalloc(n ? n : 1, sizeof(*order));
+	char **bare = xcalloc(n ? n : 1, sizeof(*bare)); /* without the caller's query marker */
 	for (size_t i = 0; i < n; i++) {
-		const char *p = paths[i];
-		size_t len = strlen(p);
-		if (len >= 7 && !strcmp(p + len - 7, "(\\?.*)?")) { /* query marker from the caller */
+		order[i] = i;
+		size_t len = strlen(paths[i]);
+		if (len >= 7 && !strcmp(paths[i] + len - 7, "(\\?.*)?")) {
 			query[i] = true;
 			len -= 7;
 		}
+		bare[i] = xmalloc(len + 1);
+		memcpy(bare[i], paths[i], len);
+		bare[i][len] = 0;
+	}
+	seg_sort_paths = (const char *const *)bare;
+	qsort(order, n, sizeof(*order), cmp_segwise);
+	for (size_t oi = 0; oi < n; oi++) {
+		size_t i = order[oi];
+		const char *p = bare[i];
+		size_t len = strlen(p);
 		/* segments: "/a/b" is "", "a", "b"; the root's children are first segments */
 		struct tnode *t = root;
 		const char *seg = p, *end = p + len;
 		for (;;) {
 			const char *slash = memchr(seg, '/', (size_t)(end - seg));
 			size_t sl = slash ? (size_t)(slash - seg) : (size_t)(end - seg);
-			struct tnode *hit = NULL;
-			for (size_t j = 0; j < t->nkids && !hit; j++)
-				if (t->kids[j]->seg && strlen(t->kids[j]->seg) == sl &&
-				    !memcmp(t->kids[j]->seg, seg, sl))
-					hit = t->kids[j];
+			struct tnode *last = t->nkids ? t->kids[t->nkids - 1] : NULL, *hit = NULL;
+			if (last && strlen(last->seg) == sl && !memcmp(last->seg, seg, sl))
+				hit = last;
 			if (!hit) {
 				hit = tnew(a, seg, sl);
 				tadd_kid(t, hit);
@@ -587,14 +622,31 @@ size_t synth_paths(struct arena *a, const char *const *paths, const uint64_t *co
 		emit_rules(&e, root->kids[i], node_regex(a, root->kids[i]), !root->kids[i]->seg);
 	/* every observed path must match a rule (PCRE2, anchored both ends); a path that does not
 	 * (which would be a bug here) gets an exact rule of its own */
+	size_t nrules = e.n;
+	pcre2_code **code = xcalloc(nrules ? nrules : 1, sizeof(*code));
+	pcre2_match_data *md = pcre2_match_data_create(4, NULL);
+	for (size_t k = 0; k < nrules; k++) {
+		int err;
+		PCRE2_SIZE off;
+		code[k] = pcre2_compile((PCRE2_SPTR)e.v[k].path, PCRE2_ZERO_TERMINATED,
+					PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF, &err, &off, NULL);
+		if (code[k])
+			pcre2_jit_compile(code[k], PCRE2_JIT_COMPLETE);
+	}
+	size_t hint = 0;
 	for (size_t i = 0; i < n; i++) {
 		char *subject = representative(paths[i]);
 		size_t len = strlen(subject);
 		if (query[i] && len >= 7)
 			subject[len - 7] = 0;
 		bool ok = false;
-		for (size_t k = 0; k < e.n && !ok; k++)
-			ok = pcre_full(e.v[k].path, subject);
+		for (size_t q = 0; q < nrules && !ok; q++) {
+			size_t k = (hint + q) % nrules; /* neighbours usually share a rule */
+			ok = code[k] && pcre2_match(code[k], (PCRE2_SPTR)subject, strlen(subject), 0, 0, md,
+						    NULL) >= 0;
+			if (ok)
+				hint = k;
+		}
 		if (!ok) {
 			if (e.n == e.cap) {
 				e.cap = e.cap ? e.cap * 2 : 8;
@@ -604,8 +656,16 @@ size_t synth_paths(struct arena *a, const char *const *paths, const uint64_t *co
 		}
 		free(subject);
 	}
+	for (size_t k = 0; k < nrules; k++)
+		pcre2_code_free(code[k]);
+	free(code);
+	pcre2_match_data_free(md);
 	tfree(root);
 	free(query);
+	free(order);
+	for (size_t i = 0; i < n; i++)
+		free(bare[i]);
+	free(bare);
 	*out = arena_alloc(a, (e.n ? e.n : 1) * sizeof(**out));
 	if (e.n)
 		memcpy(*out, e.v, e.n * sizeof(*e.v));
@@ -783,10 +843,17 @@ static void existing_covers(struct sctx *x, const struct oflow *of, bool *egress
 	struct trace_result r;
 	if (trace_flow(x->existing, of->src, of->dst, port, &r, err, sizeof err) < 0)
 		return;
-	/* allowed already (by a rule, or because nothing enforces that direction): not missing.
-	 * Only denied halves get rules, so merging never starts enforcing a new direction. */
-	*egress = r.egress.present && r.egress.fast.verdict == VERDICT_ALLOW;
-	*ingress = r.ingress.present && r.ingress.fast.verdict == VERDICT_ALLOW;
+	/* Allowed already (by a rule, or because nothing enforces that direction): not missing.
+	 * Only denied halves get rules, so merging never starts enforcing a new direction of a
+	 * workload nobody asked about. A workload named with --for is being onboarded: a half
+	 * that passes only because nothing enforces it yet is missing, so it gets its rules. */
+	bool named = x->L->o->want.n > 0;
+	bool src_named = named && of->src_ep && wlinfo(x, of->src_ep)->wanted;
+	bool dst_named = named && of->dst_ep && wlinfo(x, of->dst_ep)->wanted;
+	*egress = r.egress.present && r.egress.fast.verdict == VERDICT_ALLOW &&
+		  !(src_named && r.egress.fast.reason == REASON_NOT_ENFORCED);
+	*ingress = r.ingress.present && r.ingress.fast.verdict == VERDICT_ALLOW &&
+		   !(dst_named && r.ingress.fast.reason == REASON_NOT_ENFORCED);
 }
 
 static const char *node_entity(const struct k8s_node *n, const struct pod *local)
@@ -1023,6 +1090,11 @@ static void http_rules(struct sctx *x, struct entry *en)
 		struct ptrvec paths = {0};
 		uint64_t *counts = NULL;
 		size_t ncounts = 0;
+		/* the same path from two edges is one entry: a hash, there may be thousands */
+		struct pathent {
+			UT_hash_handle hh;
+			size_t index;
+		} *seen = NULL, *pe, *tmp;
 		for (size_t i = 0; i < en->n; i++) {
 			const struct reqtab *t = &en->f[i].edge->http;
 			for (uint32_t k = 0; k < t->cap; k++) {
@@ -1034,19 +1106,23 @@ static void http_rules(struct sctx *x, struct entry *en)
 				const char *p = (r->flags & REQ_QUERY)
 							? arena_printf(x->a, "%s(\\?.*)?", r->path)
 							: r->path;
-				/* the same path from two edges: one entry */
-				size_t j = 0;
-				for (; j < paths.n; j++)
-					if (!strcmp(paths.v[j], p))
-						break;
-				if (j == paths.n) {
+				HASH_FIND_STR(seen, p, pe);
+				if (!pe) {
+					pe = xcalloc(1, sizeof(*pe));
+					pe->index = paths.n;
 					ptrvec_push(&paths, (void *)p);
 					counts = xrealloc(counts, paths.n * sizeof(*counts));
-					counts[j] = 0;
+					counts[pe->index] = 0;
 					ncounts = paths.n;
+					HASH_ADD_KEYPTR(hh, seen, paths.v[pe->index], strlen(p), pe);
 				}
-				counts[j] += r->n;
+				counts[pe->index] += r->n;
 			}
+		}
+		HASH_ITER(hh, seen, pe, tmp)
+		{
+			HASH_DEL(seen, pe);
+			free(pe);
 		}
 		(void)ncounts;
 		struct shttp *rules;
