@@ -603,13 +603,15 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 egress)
 	__u32 zero = 0;
 	__u64 *ctlp = bpf_map_lookup_elem(&polc_control, &zero);
 	__u64 ctl = ctlp ? *(volatile __u64 *)ctlp : 0;
+	/* Neighbour discovery and "fragmentation needed" are plumbing, not policy: like ARP they
+	 * pass even with no image, so that a denied flow is denied by its own packets. */
+	if (p.always)
+		return TC_ACT_OK;
 	if (!(ctl & POLC_CTL_HAS_IMAGE)) {
 		if (ctl & POLC_CTL_FAIL_OPEN)
 			return TC_ACT_OK;
 		return drop(&p, POLC_DROP_NO_IMAGE);
 	}
-	if (p.always)
-		return TC_ACT_OK;
 	__u32 slot = ctl & POLC_CTL_SLOT;
 	__u64 gen = ctl >> POLC_CTL_GEN_SHIFT;
 	void *eps = bpf_map_lookup_elem(&polc_endpoints, &slot);
