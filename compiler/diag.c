@@ -135,7 +135,7 @@ static int cmp_diag(const void *a, const void *b)
 void diag_sort(struct diag_sink *d)
 {
 	if (d->n > 1)
-		qsort(d->v, d->n, sizeof(*d->v), cmp_diag);
+		sort_items(d->v, d->n, sizeof(*d->v), cmp_diag);
 }
 
 /* ---- text */

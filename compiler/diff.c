@@ -235,7 +235,7 @@ static void compare_flows(struct view *a, struct view *b, const char *name, cons
 	for (size_t i = 0; c && i < c->nids; i++)
 		if (c->ids[i]->id < ID_FIRST_GLOBAL || i + 1 == c->nids)
 			add_key(&p, c->ids[i]->key);
-	qsort(p.cuts, p.ncuts, sizeof(*p.cuts), cmp_cut);
+	sort_items(p.cuts, p.ncuts, sizeof(*p.cuts), cmp_cut);
 	char buf[256];
 	for (size_t k = 0; k < p.nkeys; k++) {
 		const char *remote = remote_name(c, p.keys[k], buf, sizeof buf);
@@ -330,7 +330,7 @@ static size_t group_end(const struct changes *cs, size_t i)
 
 static void print_changes(struct changes *cs, bool json)
 {
-	qsort(cs->v, cs->n, sizeof(*cs->v), cmp_change);
+	sort_items(cs->v, cs->n, sizeof(*cs->v), cmp_change);
 	size_t groups[2] = {0, 0}; /* [0] newly denied, [1] newly allowed */
 	for (size_t i = 0; i < cs->n; i = group_end(cs, i))
 		groups[cs->v[i].now_allowed]++;
@@ -362,7 +362,7 @@ static void print_changes(struct changes *cs, bool json)
 /* Lines repeat per pod of a workload; keep one. */
 static void dedupe(struct changes *cs)
 {
-	qsort(cs->v, cs->n, sizeof(*cs->v), cmp_change);
+	sort_items(cs->v, cs->n, sizeof(*cs->v), cmp_change);
 	size_t out = 0;
 	for (size_t i = 0; i < cs->n; i++) {
 		if (out && !cmp_change(&cs->v[out - 1], &cs->v[i]) && cs->v[out - 1].hi == cs->v[i].hi) {

@@ -112,7 +112,7 @@ static int cmp_label(const void *a, const void *b)
 
 static const char *label_key(struct arena *a, struct label_set *ls)
 {
-	qsort(ls->v, ls->n, sizeof(*ls->v), cmp_label);
+	sort_items(ls->v, ls->n, sizeof(*ls->v), cmp_label);
 	struct strbuf sb = {0};
 	for (size_t i = 0; i < ls->n; i++)
 		sb_printf(&sb, "%s%s:%s=%s", i ? ";" : "", ls->v[i].source, ls->v[i].key,
@@ -305,7 +305,7 @@ static void add_pod_identities(struct cluster *c, struct alloc_entry *alloc, uin
 		sorted[n++] = (struct keyed_pod){label_key(&c->arena, &sets[i]), i};
 	}
 	/* Number new label sets in sorted order so the result does not depend on input order. */
-	qsort(sorted, n, sizeof(*sorted), cmp_keyed_pod);
+	sort_items(sorted, n, sizeof(*sorted), cmp_keyed_pod);
 	for (size_t i = 0; i < n; i++) {
 		if ((i && !strcmp(sorted[i].key, sorted[i - 1].key)) || find_by_key(c, sorted[i].key))
 			continue;
@@ -416,7 +416,7 @@ static void add_cidr_identities(struct cluster *c, const struct corpus *policies
 	for (size_t i = 0; i < texts.n; i++)
 		if (parse_prefix(texts.v[i], &pv[n], true) == 0 && pv[n].len > 0)
 			n++;
-	qsort(pv, n, sizeof(*pv), cmp_prefix);
+	sort_items(pv, n, sizeof(*pv), cmp_prefix);
 	for (size_t i = 0; i < n; i++) {
 		if (i && !cmp_prefix(&pv[i], &pv[i - 1]))
 			continue;
@@ -528,7 +528,7 @@ struct cluster *cluster_build(const struct inventory *inv, const struct corpus *
 	add_pod_identities(c, alloc, &next_global, &ids);
 	add_cidr_identities(c, policies, alloc, &next_local, &ids);
 	HASH_CLEAR(hh, alloc);
-	qsort(ids.v, ids.n, sizeof(void *), cmp_identity);
+	sort_items(ids.v, ids.n, sizeof(void *), cmp_identity);
 	c->ids = (struct identity **)ids.v;
 	c->nids = ids.n;
 	cluster_index_labels(c);

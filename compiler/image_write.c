@@ -196,7 +196,7 @@ static void inherit_from_covering(struct wentries *w, struct wentry *a)
 /* Sort, merge equal keys (deny wins), drop allows under denies, inherit L7 and auth. */
 static void normalize(struct wentries *w)
 {
-	qsort(w->v, w->n, sizeof(*w->v), cmp_wentry);
+	sort_items(w->v, w->n, sizeof(*w->v), cmp_wentry);
 	size_t out = 0;
 	for (size_t i = 0; i < w->n; i++) {
 		struct wentry *last = out ? &w->v[out - 1] : NULL;
@@ -358,7 +358,7 @@ static struct node_ep *node_endpoints(const struct cluster *c, const struct comp
 			continue;
 		v[(*n)++].ep = ep;
 	}
-	qsort(v, *n, sizeof(*v), cmp_node_ep);
+	sort_items(v, *n, sizeof(*v), cmp_node_ep);
 	for (size_t i = 0; i < *n; i++)
 		v[i].id = (uint16_t)(i + 1);
 	return v;
@@ -477,7 +477,7 @@ static void put_policy(struct builder *b, struct strbuf *out)
 			r.value.precedence = POLC_PRECEDENCE_ALLOW;
 		recs[i] = r;
 	}
-	qsort(recs, b->entries.n, sizeof(*recs), cmp_record);
+	sort_items(recs, b->entries.n, sizeof(*recs), cmp_record);
 	sb_add(out, (const char *)recs, b->entries.n * sizeof(*recs));
 	free(recs);
 }
@@ -522,7 +522,7 @@ static void put_endpoints(struct builder *b, struct strbuf *out, size_t *count)
 			r->value.name_off = name;
 		}
 	}
-	qsort(v, n, sizeof(*v), cmp_ip_key);
+	sort_items(v, n, sizeof(*v), cmp_ip_key);
 	sb_add(out, (const char *)v, n * sizeof(*v));
 	*count = n;
 	free(v);
@@ -576,7 +576,7 @@ static void put_ipcache(struct builder *b, struct strbuf *exact_out, size_t *nex
 	/* The first record of an address wins: nodes, then pods, then CIDR identities. */
 	for (size_t i = 0; i < n; i++)
 		ex[i].pad = (uint32_t)i;
-	qsort(ex, n, sizeof(*ex), cmp_ip_key);
+	sort_items(ex, n, sizeof(*ex), cmp_ip_key);
 	size_t out = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (out && !memcmp(&ex[out - 1].key, &ex[i].key, sizeof ex[i].key)) {
@@ -588,7 +588,7 @@ static void put_ipcache(struct builder *b, struct strbuf *exact_out, size_t *nex
 	}
 	for (size_t i = 0; i < out; i++)
 		ex[i].pad = 0;
-	qsort(px, np, sizeof(*px), cmp_lpm_key);
+	sort_items(px, np, sizeof(*px), cmp_lpm_key);
 	sb_add(exact_out, (const char *)ex, out * sizeof(*ex));
 	sb_add(prefix_out, (const char *)px, np * sizeof(*px));
 	*nexact = out;
@@ -820,7 +820,7 @@ void digest_inputs(const struct corpus *c, uint8_t out[32])
 		sha256_update(&s, src->text ? src->text : "", src->len);
 		sha256_final(&s, each[i]);
 	}
-	qsort(each, c->sources.n, 32, cmp_digest);
+	sort_items(each, c->sources.n, 32, cmp_digest);
 	struct sha256 s;
 	sha256_init(&s);
 	sha256_update(&s, each, c->sources.n * 32);

@@ -96,22 +96,33 @@ int image_verify_semantics(const struct image *img, const struct session *s,
 	"plus the cluster-wide ipcache, deterministic and checksummed. Each image is verified\n"  \
 	"before it is written (atomically); one that fails verification is never left behind.\n" \
 	"\n"                                                                                      \
-	"  --generation N      stamped into the image; a loader only replaces a lower one\n"     \
-	"  --alloc FILE        keep identity numbers from FILE, and write the numbering back\n"  \
-	"  --max-entries N     policy entries per endpoint (default 16384, like Cilium)\n"       \
-	"  --audit ENDPOINT    ns/pod to put in audit mode (verdicts reported, traffic passes)\n" \
-	"  --reference-budget N  flows also checked by the reference evaluator (2000; every\n"    \
-	"                      flow class is always checked against the resolved policy)\n"    \
+	"  -i, --inventory FILE  kubectl get ... -o yaml (or json); repeatable\n"                 \
+	"  -p, --policies PATH   policy files or directories; repeatable\n"                       \
+	"  -o, --output DIR      where NODE.polc goes (created if missing)\n"                     \
+	"      --node NAME       compile this node's image; repeatable\n"                         \
+	"      --all-nodes       one image per node of the inventory\n"                           \
+	"      --no-verify       skip verification (not recommended)\n"                           \
+	"      --option NAME=VAL a Cilium agent option (docs/semantics.md); repeatable\n"        \
+	"  -j, --json            statistics as JSON\n"                                            \
+	"      --generation N    stamped into the image; a loader only replaces a lower one\n"     \
+	"      --alloc FILE      keep identity numbers from FILE, and write the numbering back\n"  \
+	"      --max-entries N   policy entries per endpoint (default 16384, like Cilium)\n"       \
+	"      --audit ENDPOINT  ns/pod to put in audit mode (verdicts reported, traffic passes)\n" \
+	"      --reference-budget N  flows also checked by the reference evaluator (2000;\n"    \
+	"                        every flow class is always checked against the resolved policy)\n"    \
 	"\n"                                                                                      \
 	"Exit status: 0 written and verified, 1 capacity or verification failure, 2 usage or\n"  \
 	"input error."
 
 #define VERIFY_USAGE                                                                              \
 	"usage: polc verify IMAGE... [-i INVENTORY -p POLICIES] [--option NAME=VALUE]\n"          \
+	"                   [--alloc FILE] [--reference-budget N]\n"                             \
 	"\n"                                                                                      \
 	"Checks an image's structure (magic, versions, digest, bounds, order, references,\n"     \
 	"capacity) and, given its sources, that it decides every flow class as they do. A\n"     \
 	"mismatch prints a counterexample flow with both answers and the rules involved.\n"      \
+	"\n"                                                                                      \
+	"  --reference-budget N  flows also checked by the reference evaluator (200000)\n"       \
 	"\n"                                                                                      \
 	"Exit status: 0 verified, 1 damaged or mismatched, 2 usage or input error."
 
@@ -119,10 +130,14 @@ int image_verify_semantics(const struct image *img, const struct session *s,
 	"usage: polc inspect IMAGE [--endpoint ns/pod] [--json]\n"                                \
 	"\n"                                                                                      \
 	"Dumps an image's policy entries like `cilium bpf policy get`: direction, identity and\n" \
-	"labels, port/protocol (ranges as ranges), verdict, proxy, auth, prefix, origin rule."
+	"labels, port/protocol (ranges as ranges), verdict, proxy, auth, prefix, origin rule.\n" \
+	"\n"                                                                                      \
+	"Exit status: 0 shown, 1 the image is damaged, 2 usage error."
 
 #define DIFF_USAGE                                                                                \
 	"usage: polc diff OLD NEW [-i INVENTORY] [--json] [--fail-on-new-allow]\n"                \
+	"\n"                                                                                      \
+	"  -i, --inventory FILE  needed to compare policy sets; repeatable\n"                    \
 	"\n"                                                                                      \
 	"OLD and NEW are two images (*.polc) or two policy sets (files or directories, which\n"  \
 	"need -i). Prints the flows that become allowed and those that become denied, grouped\n" \

@@ -371,7 +371,7 @@ static void coverage_lints(const struct atoms *as, struct diag_sink *d)
 		all[i] = same ? all[i - 1] : subject_key(&as->v[i], true);
 		idx[i] = (struct keyed){same ? idx[i - 1].hash : fnv1a(own[i]), own[i], i};
 	}
-	qsort(idx, as->n, sizeof(*idx), cmp_keyed);
+	sort_items(idx, as->n, sizeof(*idx), cmp_keyed);
 	for (size_t i = 0; i < as->n;) {
 		size_t end = i;
 		while (end < as->n && as->v[end].elem == as->v[i].elem)

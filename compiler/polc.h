@@ -47,6 +47,7 @@ void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(pr
 void sb_free(struct strbuf *sb);
 
 void *xmalloc(size_t n);
+void sort_items(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);

@@ -168,7 +168,7 @@ static bool check_duplicate_keys(struct reader *r, struct node *map)
 		return true;
 	struct node **sorted = xmalloc(map->n * sizeof(*sorted));
 	memcpy(sorted, map->keys, map->n * sizeof(*sorted));
-	qsort(sorted, map->n, sizeof(*sorted), cmp_keys);
+	sort_items(sorted, map->n, sizeof(*sorted), cmp_keys);
 	bool ok = true;
 	for (size_t i = 1; i < map->n; i++) {
 		struct node *a = sorted[i - 1], *b = sorted[i];
@@ -428,7 +428,7 @@ static int walk_dir(const char *dir, struct ptrvec *out, struct diag_sink *d, in
 		if (de->d_name[0] != '.')
 			ptrvec_push(&names, xstrdup(de->d_name));
 	closedir(dh);
-	qsort(names.v, names.n, sizeof(void *), cmp_str);
+	sort_items(names.v, names.n, sizeof(void *), cmp_str);
 	int rc = 0;
 	for (size_t i = 0; i < names.n; i++) {
 		size_t len = strlen(dir) + strlen(names.v[i]) + 2;

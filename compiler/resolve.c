@@ -142,7 +142,7 @@ static int cmp_entry(const void *a, const void *b)
 /* Same key: deny wins, L7 and auth accumulate, the first rule is the one named. */
 static void merge_duplicates(struct mapstate *ms)
 {
-	qsort(ms->v, ms->n, sizeof(*ms->v), cmp_entry);
+	sort_items(ms->v, ms->n, sizeof(*ms->v), cmp_entry);
 	size_t out = 0;
 	for (size_t i = 0; i < ms->n; i++) {
 		struct ms_entry *e = &ms->v[i];

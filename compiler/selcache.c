@@ -264,7 +264,7 @@ void peer_identities(const struct cluster *c, const struct flat_peer *p, struct 
 			push_id(out, c->ids[cand[i]]->id);
 	free(cand);
 	if (out->n > 1)
-		qsort(out->v, out->n, sizeof(uint32_t), cmp_u32);
+		sort_items(out->v, out->n, sizeof(uint32_t), cmp_u32);
 	size_t w = 0;
 	for (size_t i = 0; i < out->n; i++)
 		if (!w || out->v[w - 1] != out->v[i])

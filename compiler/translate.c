@@ -547,7 +547,7 @@ static void canonical_order(struct ptrvec *rules)
 	struct keyed_rule *k = xmalloc((rules->n + 1) * sizeof(*k));
 	for (size_t i = 0; i < rules->n; i++)
 		k[i] = (struct keyed_rule){rule_key(rules->v[i]), i};
-	qsort(k, rules->n, sizeof(*k), cmp_keyed_rule);
+	sort_items(k, rules->n, sizeof(*k), cmp_keyed_rule);
 	void **sorted = xmalloc((rules->n + 1) * sizeof(void *));
 	for (size_t i = 0; i < rules->n; i++) {
 		sorted[i] = rules->v[k[i].index];

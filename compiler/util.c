@@ -71,7 +71,8 @@ void *arena_alloc(struct arena *a, size_t size)
 char *arena_strndup(struct arena *a, const char *s, size_t len)
 {
 	char *p = arena_alloc(a, len + 1);
-	memcpy(p, s, len);
+	if (len)
+		memcpy(p, s, len);
 	p[len] = 0;
 	return p;
 }
@@ -125,6 +126,8 @@ void ptrvec_free(struct ptrvec *pv)
 
 void sb_add(struct strbuf *sb, const char *s, size_t len)
 {
+	if (!len && sb->s)
+		return;
 	if (sb->len + len + 1 > sb->cap) {
 		size_t cap = sb->cap ? sb->cap : 64;
 		while (cap < sb->len + len + 1)
@@ -166,6 +169,13 @@ void sb_free(struct strbuf *sb)
 	free(sb->s);
 	sb->s = NULL;
 	sb->len = sb->cap = 0;
+}
+
+/* qsort, but nothing to do (and no NULL passed to qsort) for fewer than two items. */
+void sort_items(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
 }
 
 /* Levenshtein distance, for "did you mean" hints; inputs are short field names. */

@@ -289,7 +289,7 @@ int image_verify_semantics(const struct image *img, const struct session *s,
 	struct twin *twins = xcalloc(n + 1, sizeof(*twins));
 	for (size_t i = 0; i < n; i++)
 		twins[i] = (struct twin){twin_key(eps[i]), eps[i]};
-	qsort(twins, n, sizeof(*twins), cmp_twin);
+	sort_items(twins, n, sizeof(*twins), cmp_twin);
 	uint16_t first_id = 0;
 	uint8_t first_modes[2] = {0, 0};
 	for (size_t i = 0; i < n; i++) {

@@ -549,7 +549,7 @@ int polc_load(const char *image_path, const struct load_opts *o, struct diag_sin
 	int lock = -1, err;
 	if (!o->dry_run && (lock = take_lock(o->state_dir, d)) < 0)
 		return lock;
-	err = image_load(image_path, &img, d);
+	err = image_load(image_path, &img, d) < 0 ? -EINVAL : 0; /* refused, not a usage error */
 	if (!err)
 		err = check_image(&img, o, d);
 	if (err) {

@@ -53,19 +53,29 @@ int do_observe(int argc, char **argv);
 	"\n"                                                                                      \
 	"Exit status: 0 applied (or already active), 1 refused, 2 usage or input error."
 
-#define UNLOAD_USAGE "usage: polc unload [--bpffs DIR] [--state-dir DIR]\n\nRemoves every program, link and map that polc load created."
+#define UNLOAD_USAGE                                                                              \
+	"usage: polc unload [--bpffs DIR] [--state-dir DIR]\n"                                    \
+	"\n"                                                                                      \
+	"Removes every program, link and map that polc load created.\n"                          \
+	"\n"                                                                                      \
+	"Exit status: 0 removed (or nothing there), 1 another loader holds the lock."
 
 #define STATUS_USAGE                                                                              \
 	"usage: polc status [--bpffs DIR] [--state-dir DIR] [--json]\n"                           \
 	"\n"                                                                                      \
 	"Shows the active generation and digest, the endpoints with their modes, entry counts\n" \
-	"against capacity, drops by reason, and where programs are attached."
+	"against capacity, drops by reason, and where programs are attached.\n"                   \
+	"\n"                                                                                      \
+	"Exit status: 0 enforcing (or running open by request), 1 nothing loaded or\n"          \
+	"fail-closed (no valid image)."
 
 #define OBSERVE_USAGE                                                                             \
 	"usage: polc observe [--bpffs DIR] [--state-dir DIR] [--json] [--follow]\n"               \
 	"\n"                                                                                      \
 	"Prints verdict events like hubble observe: time, source and destination as workload\n"  \
 	"names, port, verdict and the policy rule. Without --follow it prints what is queued\n"  \
-	"and exits."
+	"and exits.\n"                                                                            \
+	"\n"                                                                                      \
+	"Exit status: 0, or 1 when nothing is loaded."
 
 #endif
