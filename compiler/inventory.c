@@ -192,7 +192,8 @@ static void read_endpoint_slice(struct arena *a, struct inventory *inv, const st
 		add += addrs && addrs->kind == NODE_SEQ ? addrs->n : 0;
 	}
 	const char **v = arena_alloc(a, (s->nbackends + add + 1) * sizeof(char *));
-	memcpy(v, s->backends, s->nbackends * sizeof(char *));
+	if (s->nbackends)
+		memcpy(v, s->backends, s->nbackends * sizeof(char *));
 	s->backends = v;
 	for (size_t i = 0; i < eps->n; i++) {
 		size_t n;

@@ -553,7 +553,8 @@ static void canonical_order(struct ptrvec *rules)
 		sorted[i] = rules->v[k[i].index];
 		free(k[i].key);
 	}
-	memcpy(rules->v, sorted, rules->n * sizeof(void *));
+	if (rules->n)
+		memcpy(rules->v, sorted, rules->n * sizeof(void *));
 	free(sorted);
 	free(k);
 }
