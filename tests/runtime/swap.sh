@@ -43,8 +43,10 @@ export POLC INVENTORY POLICIES WORK N FIXTURES
 diff_ab() {
 	"$POLC" diff "$WORK/gen3/$N.polc" "$WORK/gen2/$N.polc" >"$WORK/diff.txt" 2>&1
 	sed 's/^/  | /; s/{k8s:app.kubernetes.io\/name=\([a-z]*\);[^ ]*/\1 (identity)/' "$WORK/diff.txt" | head -8
-	grep -q 'Newly allowed (2)' "$WORK/diff.txt" && grep -q 'Newly denied (2)' "$WORK/diff.txt" &&
-		[ "$(grep -c 7007 "$WORK/diff.txt")" -eq 4 ]
+	# one line per (source, destination) pair; every changed line is about port 7007
+	grep -q 'Newly allowed ([1-9]' "$WORK/diff.txt" && grep -q 'Newly denied ([1-9]' "$WORK/diff.txt" &&
+		[ "$(grep -c ' -> ' "$WORK/diff.txt")" -ge 2 ] &&
+		! grep ' -> ' "$WORK/diff.txt" | grep -vq 7007
 }
 t0=$(now_ms)
 # Generation 1 (A) for both nodes; 2..SWAPS+1 for worker1, two at a time.
