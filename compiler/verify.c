@@ -133,9 +133,15 @@ static uint16_t image_endpoint_id(const struct image *img, const struct endpoint
 	return r->value.endpoint_id;
 }
 
+/* Every stride-th flow goes to the reference too, and never more than the budget: the
+ * estimate of the flow count is rough, the budget is not. */
 static bool reference_turn(struct vctx *v)
 {
 	v->tick++;
+	if (v->st->reference_checks >= v->budget) {
+		v->st->reference_sampled = true;
+		return false;
+	}
 	return v->stride <= 1 || v->tick % v->stride == 0;
 }
 
