@@ -22,7 +22,7 @@ _polc_opts_load='--bpffs --attach --node --force --fail-open --dry-run --clsact 
 _polc_opts_unload='--bpffs --state-dir --help'
 _polc_opts_status='--bpffs --state-dir --json --help'
 _polc_opts_observe='--bpffs --state-dir --json --follow --help'
-_polc_opts_learn='--inventory --interface --duration --count --filter --write-pcap --for --output --l4-only --existing --test-file --graph --json --no-check --dump-edges --quiet --min-support --cidr-prefix --cidr6-prefix --cidr-min --one-way-udp --max-conns --max-edges --max-l7-memory --tcp-timeout --udp-timeout --progress --no-progress --help'
+_polc_opts_learn='--inventory --interface --duration --count --filter --write-pcap --for --output --l4-only --existing --test-file --graph --json --no-check --dump-edges --libpcap-reader --quiet --min-support --cidr-prefix --cidr6-prefix --cidr-min --one-way-udp --max-conns --max-edges --max-l7-memory --tcp-timeout --udp-timeout --progress --no-progress --help'
 _polc_opts_help=''
 _polc_opts_version=''
 

@@ -10,8 +10,11 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef DLT_LINUX_SLL2
 #define DLT_LINUX_SLL2 276
@@ -170,6 +173,18 @@ struct cap_source {
 	uint64_t ts;
 	uint64_t size; /* file size, for progress */
 	pcap_dumper_t *dump;
+	/* classic pcap files are read in big blocks by polc itself: one copy, few system calls,
+	 * a fixed 4 MiB buffer (libpcap reads record by record through stdio) */
+	int fd;
+	uint8_t *buf;
+	size_t blen, bpos;  /* bytes in buf, next record in buf */
+	uint64_t consumed;  /* file offset of buf[0] */
+	bool direct, eof, swap;
+	/* or the whole file mapped (no copy at all), pages let go of as they are passed */
+	uint8_t *map;
+	size_t map_len, dropped;
+	struct bpf_program prog;
+	bool have_prog;
 };
 
 struct dumper {
@@ -180,6 +195,7 @@ struct dumper {
 
 struct capture {
 	struct learner *L;
+	bool libpcap_only; /* read classic pcap files through libpcap too (benchmarks) */
 	struct cap_source *v;
 	size_t n;
 	const char *write_path;
@@ -193,6 +209,11 @@ struct capture *capture_new(struct learner *L)
 	struct capture *c = xcalloc(1, sizeof(*c));
 	c->L = L;
 	return c;
+}
+
+void capture_use_libpcap(struct capture *c)
+{
+	c->libpcap_only = true;
 }
 
 size_t capture_nsources(const struct capture *c)
@@ -223,8 +244,103 @@ static struct cap_source *add_source(struct capture *c)
 	return s;
 }
 
+static uint32_t rd32(const uint8_t *p, bool swap)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return swap ? __builtin_bswap32(v) : v;
+}
+
+#define DIRECT_BUF (4u << 20)
+
+/* A classic pcap file, read by polc. 1: taken; 0: not a classic pcap (libpcap reads it). */
+static int direct_file(struct capture *c, const char *path)
+{
+	if (c->libpcap_only)
+		return 0;
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	uint8_t h[24];
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 24 ||
+	    pread(fd, h, 24, 0) != 24) {
+		close(fd);
+		return 0;
+	}
+	uint32_t magic;
+	memcpy(&magic, h, 4);
+	bool swap = magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1;
+	bool nano = magic == 0xa1b23c4d || magic == 0x4d3cb2a1;
+	if (magic != 0xa1b2c3d4 && magic != 0xa1b23c4d && !swap) {
+		close(fd);
+		return 0;
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	struct cap_source *s = add_source(c);
+	s->name = xstrdup(path);
+	s->direct = true;
+	s->fd = fd;
+	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (m != MAP_FAILED) {
+		madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+		s->map = m;
+		s->map_len = (size_t)st.st_size;
+		s->buf = s->map;
+		s->blen = s->map_len;
+		s->bpos = 24;
+		s->consumed = 0;
+		s->eof = true;
+	} else {
+		s->buf = xmalloc(DIRECT_BUF);
+	}
+	s->swap = swap;
+	s->ts_mult = nano ? 1 : 1000;
+	uint32_t lt = rd32(h + 20, swap) & 0xffff;
+	s->dlt = lt == 101 ? DLT_RAW : (int)lt;
+	s->size = (uint64_t)st.st_size;
+	if (s->map)
+		return 1;
+	if (lseek(fd, 24, SEEK_SET) != 24) { /* records start after the file header */
+		close(fd);
+		free(s->buf);
+		free(s->name);
+		c->n--;
+		return 0;
+	}
+	s->consumed = 24;
+	return 1;
+}
+
+/* At least `need` bytes from bpos on in the buffer, unless the file ends first. */
+#define DROP_WINDOW (8u << 20)
+
+static bool have_bytes(struct cap_source *s, size_t need)
+{
+	if (s->map)
+		return s->map_len - s->bpos >= need;
+	if (s->blen - s->bpos >= need)
+		return true;
+	size_t keep = s->blen - s->bpos;
+	memmove(s->buf, s->buf + s->bpos, keep);
+	s->consumed += s->bpos;
+	s->blen = keep;
+	s->bpos = 0;
+	while (!s->eof && s->blen < need) {
+		ssize_t n = read(s->fd, s->buf + s->blen, DIRECT_BUF - s->blen);
+		if (n <= 0) {
+			s->eof = true;
+			break;
+		}
+		s->blen += (size_t)n;
+	}
+	return s->blen >= need;
+}
+
 int capture_add_file(struct capture *c, const char *path, char *err, size_t errsize)
 {
+	if (direct_file(c, path))
+		return 0;
 	char perr[PCAP_ERRBUF_SIZE] = "";
 	pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, perr);
 	if (!p) {
@@ -279,6 +395,18 @@ int capture_add_live(struct capture *c, const char *iface, char *err, size_t err
 int capture_set_filter(struct capture *c, const char *filter, char *err, size_t errsize)
 {
 	for (size_t i = 0; filter && i < c->n; i++) {
+		if (c->v[i].direct) {
+			pcap_t *dead = pcap_open_dead(c->v[i].dlt, 262144);
+			int rc = pcap_compile(dead, &c->v[i].prog, filter, 1, PCAP_NETMASK_UNKNOWN);
+			if (rc < 0)
+				snprintf(err, errsize, "filter '%s' on %s: %s", filter, c->v[i].name,
+					 pcap_geterr(dead));
+			pcap_close(dead);
+			if (rc < 0)
+				return -1;
+			c->v[i].have_prog = true;
+			continue;
+		}
 		struct bpf_program prog;
 		if (pcap_compile(c->v[i].p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0 ||
 		    pcap_setfilter(c->v[i].p, &prog) < 0) {
@@ -329,10 +457,9 @@ static pcap_dumper_t *dumper_for(struct capture *c, int dlt)
 }
 
 static void deliver(struct capture *c, struct cap_source *s, const struct pcap_pkthdr *h,
-		    const uint8_t *data, uint32_t index)
+		    const uint8_t *data, uint32_t index, uint64_t ts)
 {
 	struct learner *L = c->L;
-	uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec * s->ts_mult;
 	L->st.packets++;
 	L->st.bytes += h->len;
 	if (!L->st.ts_first || ts < L->st.ts_first)
@@ -341,8 +468,12 @@ static void deliver(struct capture *c, struct cap_source *s, const struct pcap_p
 		L->st.ts_last = ts;
 	if (c->write_path) {
 		pcap_dumper_t *d = dumper_for(c, s->dlt);
-		if (d)
-			pcap_dump((u_char *)d, h, data);
+		if (d) {
+			struct pcap_pkthdr nh = *h; /* the dumper writes nanoseconds */
+			if (s->ts_mult == 1000)
+				nh.ts.tv_usec *= 1000;
+			pcap_dump((u_char *)d, &nh, data);
+		}
 	}
 	uint32_t off = 0;
 	uint32_t caplen = h->caplen < h->len ? h->caplen : h->len;
@@ -358,8 +489,59 @@ static void deliver(struct capture *c, struct cap_source *s, const struct pcap_p
 	c->delivered++;
 }
 
+static bool next_direct(struct cap_source *s)
+{
+	if (s->map && s->bpos - s->dropped >= 2 * DROP_WINDOW) {
+		/* what was read is not needed again: keep the resident set small */
+		size_t upto = (s->bpos - DROP_WINDOW) & ~(size_t)4095;
+		madvise(s->map + s->dropped, upto - s->dropped, MADV_DONTNEED);
+		s->dropped = upto;
+	}
+	for (;;) {
+		if (!have_bytes(s, 16)) {
+			if (s->blen != s->bpos)
+				fprintf(stderr, "polc learn: %s: the file ends in the middle of a record "
+						"header (truncated capture); the rest is ignored\n",
+					s->name);
+			break;
+		}
+		const uint8_t *r = s->buf + s->bpos;
+		uint32_t sec = rd32(r, s->swap), frac = rd32(r + 4, s->swap), incl = rd32(r + 8, s->swap),
+			 orig = rd32(r + 12, s->swap);
+		if (incl > 262144) {
+			fprintf(stderr, "polc learn: %s: an impossibly large record at byte %llu; the "
+					"rest of the file is ignored\n",
+				s->name, (unsigned long long)(s->consumed + s->bpos));
+			break;
+		}
+		if (!have_bytes(s, 16 + (size_t)incl)) {
+			fprintf(stderr, "polc learn: %s: the last record is cut short (truncated "
+					"capture); the rest is ignored\n",
+				s->name);
+			break;
+		}
+		r = s->buf + s->bpos;
+		s->hdr.ts.tv_sec = sec;
+		s->hdr.ts.tv_usec = frac;
+		s->hdr.caplen = incl;
+		s->hdr.len = orig < incl ? incl : orig;
+		s->data = r + 16;
+		s->bpos += 16 + (size_t)incl;
+		if (s->have_prog && !pcap_offline_filter(&s->prog, &s->hdr, s->data))
+			continue;
+		s->ts = (uint64_t)sec * 1000000000ull + (uint64_t)frac * s->ts_mult;
+		s->have = true;
+		return true;
+	}
+	s->have = false;
+	s->done = true;
+	return false;
+}
+
 static bool next_of(struct cap_source *s)
 {
+	if (s->direct)
+		return next_direct(s);
 	struct pcap_pkthdr *h;
 	const u_char *d;
 	int rc = pcap_next_ex(s->p, &h, &d);
@@ -394,6 +576,10 @@ static uint64_t files_position(struct capture *c)
 			pos += c->v[i].size;
 			continue;
 		}
+		if (c->v[i].direct) {
+			pos += c->v[i].consumed + c->v[i].bpos;
+			continue;
+		}
 		FILE *f = pcap_file(c->v[i].p);
 		long at = f ? ftell(f) : -1;
 		pos += at > 0 ? (uint64_t)at : 0;
@@ -422,7 +608,7 @@ static void run_files(struct capture *c, void (*progress)(void *, uint64_t, uint
 			}
 		if (!best || limit_reached(c))
 			break;
-		deliver(c, best, &best->hdr, best->data, bi);
+		deliver(c, best, &best->hdr, best->data, bi, best->ts);
 		next_of(best);
 		if (progress && ++tick % 65536 == 0)
 			progress(ctx, files_position(c), total);
@@ -441,7 +627,8 @@ static void on_live(u_char *u, const struct pcap_pkthdr *h, const u_char *data)
 {
 	struct live_ctx *x = (struct live_ctx *)u;
 	if (!limit_reached(x->c))
-		deliver(x->c, x->s, h, data, x->index);
+		deliver(x->c, x->s, h, data, x->index,
+			(uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec * x->s->ts_mult);
 }
 
 static uint64_t mono_ns(void)
@@ -514,7 +701,17 @@ void capture_free(struct capture *c)
 	if (!c)
 		return;
 	for (size_t i = 0; i < c->n; i++) {
-		pcap_close(c->v[i].p);
+		if (c->v[i].p)
+			pcap_close(c->v[i].p);
+		if (c->v[i].direct) {
+			close(c->v[i].fd);
+			if (c->v[i].map)
+				munmap(c->v[i].map, c->v[i].map_len);
+			else
+				free(c->v[i].buf);
+		}
+		if (c->v[i].have_prog)
+			pcap_freecode(&c->v[i].prog);
 		free(c->v[i].name);
 	}
 	for (size_t i = 0; i < c->ndumps; i++) {

@@ -310,8 +310,15 @@ static void decode_l4(struct learner *L, const struct ip *src, const struct ip *
 		      int depth)
 {
 	struct pkt k;
-	memset(&k, 0, sizeof(k));
+	/* every field is set below or here (no memset: this runs for every packet) */
 	k.ts = ts;
+	k.tcp_flags = 0;
+	k.seq = k.ack = 0;
+	k.payload = NULL;
+	k.paylen = k.wire_paylen = 0;
+	k.icmp_type = k.icmp_code = 0;
+	k.icmp_error = false;
+	k.sport = k.dport = 0;
 	k.proto = proto;
 	k.src = *src;
 	k.dst = *dst;
@@ -433,6 +440,10 @@ static void decode_l4(struct learner *L, const struct ip *src, const struct ip *
 	}
 	if (ip_is_special(&k.src) || ip_is_special(&k.dst)) {
 		L->st.special_addr++;
+		return;
+	}
+	if ((proto == 6 || proto == 17 || proto == 132) && (!k.sport || !k.dport)) {
+		L->st.malformed++; /* port 0 is no port: nothing a policy could name */
 		return;
 	}
 	L->st.ip_packets++;

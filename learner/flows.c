@@ -68,10 +68,18 @@ struct istr {
 
 const char *intern(struct learner *L, const char *s, size_t n)
 {
+	/* a direct-mapped cache in front of the table: DNS names and methods repeat */
+	unsigned slot = n ? ((unsigned)(uint8_t)s[0] * 31u + (unsigned)(uint8_t)s[n - 1] * 7u + (unsigned)n) & 255u
+			  : 0;
+	const char *c = L->icache[slot];
+	if (c && !strncmp(c, s, n) && c[n] == 0)
+		return c;
 	struct istr *head = L->intern, *hit = NULL;
 	HASH_FIND(hh, head, s, n, hit);
-	if (hit)
+	if (hit) {
+		L->icache[slot] = hit->s;
 		return hit->s;
+	}
 	if (L->interned_bytes + n > INTERN_MAX_BYTES)
 		return NULL;
 	hit = arena_alloc(&L->arena, sizeof(*hit) + n + 1);
@@ -81,6 +89,7 @@ const char *intern(struct learner *L, const char *s, size_t n)
 	L->intern = head;
 	L->interned++;
 	L->interned_bytes += n + 1;
+	L->icache[slot] = hit->s;
 	return hit->s;
 }
 
@@ -121,6 +130,7 @@ static void strtab_grow(struct strtab *t)
 	free(t->v);
 	t->v = nv;
 	t->cap = ncap;
+	t->last = 0;
 }
 
 /* s must be interned (it is kept). */
@@ -129,7 +139,7 @@ struct counted *strtab_add(struct strtab *t, const char *s, uint64_t ts, uint32_
 {
 	if (!s)
 		return NULL;
-	struct counted *c = strtab_find(t, s);
+	struct counted *c = t->last && t->v[t->last - 1].s == s ? &t->v[t->last - 1] : strtab_find(t, s);
 	if (!c) {
 		if (limit && t->n >= limit) {
 			t->dropped++;
@@ -151,6 +161,7 @@ struct counted *strtab_add(struct strtab *t, const char *s, uint64_t ts, uint32_
 		c->first = ts;
 	if (ts > c->last)
 		c->last = ts;
+	t->last = (uint32_t)(c - t->v) + 1;
 	return c;
 }
 
@@ -168,25 +179,31 @@ void strtab_free(struct strtab *t)
  * synth.c turns into regex segments. */
 #define REQ_LIMIT 4096
 
-static uint64_t req_hash(const char *method, const char *path)
+static uint32_t req_hash(const char *method, const char *path)
 {
-	return hash_str(path, strlen(path)) ^ (uint64_t)(uintptr_t)method;
+	return (uint32_t)(hash_str(path, strlen(path)) ^ (uint64_t)(uintptr_t)method);
 }
 
-static struct http_req *req_slot(struct reqtab *t, const char *method, const char *path,
-				 bool *found)
+static struct http_req *req_slot_h(struct reqtab *t, const char *method, const char *path,
+				   uint32_t h, bool *found)
 {
-	uint32_t i = (uint32_t)req_hash(method, path) & (t->cap - 1);
+	uint32_t i = h & (t->cap - 1);
 	for (;; i = (i + 1) & (t->cap - 1)) {
 		if (!t->v[i].path) {
 			*found = false;
 			return &t->v[i];
 		}
-		if (t->v[i].method == method && !strcmp(t->v[i].path, path)) {
+		if (t->v[i].hash == h && t->v[i].method == method && !strcmp(t->v[i].path, path)) {
 			*found = true;
 			return &t->v[i];
 		}
 	}
+}
+
+static struct http_req *req_slot(struct reqtab *t, const char *method, const char *path,
+				 bool *found)
+{
+	return req_slot_h(t, method, path, req_hash(method, path), found);
 }
 
 static void req_grow(struct reqtab *t)
@@ -198,17 +215,18 @@ static void req_grow(struct reqtab *t)
 	for (uint32_t i = 0; i < ocap; i++)
 		if (ov[i].path) {
 			bool found;
-			*req_slot(t, ov[i].method, ov[i].path, &found) = ov[i];
+			*req_slot_h(t, ov[i].method, ov[i].path, ov[i].hash, &found) = ov[i];
 		}
 	free(ov);
 }
 
 static void req_put(struct reqtab *t, const struct http_req *r)
 {
-	if ((t->n + 1) * 4 > t->cap * 3)
+	if ((t->n + 1) * 2 > t->cap)
 		req_grow(t);
 	bool found;
-	struct http_req *slot = req_slot(t, r->method, r->path, &found);
+	uint32_t h = req_hash(r->method, r->path);
+	struct http_req *slot = req_slot_h(t, r->method, r->path, h, &found);
 	if (found) {
 		slot->n += r->n;
 		slot->flags |= r->flags;
@@ -220,6 +238,7 @@ static void req_put(struct reqtab *t, const struct http_req *r)
 		return;
 	}
 	*slot = *r;
+	slot->hash = h;
 	t->n++;
 }
 
@@ -289,38 +308,46 @@ void reqtab_add(struct learner *L, struct reqtab *t, const char *method, const c
 		return;
 	if (!t->cap)
 		req_grow(t);
-	bool found;
-	struct http_req *r = req_slot(t, method, path, &found);
-	if (!found) {
-		if (t->n >= REQ_LIMIT) {
+	bool found = false;
+	struct http_req *r = NULL;
+	char shbuf[2048];
+	const char *sh = NULL;
+	if (t->compacted && path_shape_into(path, shbuf, sizeof shbuf)) {
+		/* once compacted, a path whose shape is already a placeholder counts there */
+		sh = shbuf;
+		if (strcmp(sh, path))
+			r = req_slot(t, method, sh, &found);
+	}
+	uint32_t h = req_hash(method, path);
+	if (!found)
+		r = req_slot_h(t, method, path, h, &found);
+	if (!found && t->n >= REQ_LIMIT) {
+		/* full: compact once more, unless that no longer helps */
+		if (!sh)
+			sh = path_shape_into(path, shbuf, sizeof shbuf) ? shbuf : path;
+		if (!t->saturated) {
 			reqtab_compact(t, L->o->min_support);
-			r = req_slot(t, method, path, &found);
-			if (!found) {
-				/* the placeholder form may already be there */
-				char *sh = path_shape(path);
-				r = req_slot(t, method, sh, &found);
-				if (found) {
-					free(sh);
-				} else if (t->n >= REQ_LIMIT) {
-					free(sh);
-					t->dropped++;
-					return;
-				} else {
-					free(sh);
-					r = req_slot(t, method, path, &found);
-				}
-			}
+			t->compacted = true;
+			t->saturated = t->n >= REQ_LIMIT * 3 / 4;
+			r = req_slot(t, method, sh, &found);
+			if (!found)
+				r = req_slot_h(t, method, path, h, &found);
 		}
-		if (!found) {
-			if ((t->n + 1) * 4 > t->cap * 3) {
-				req_grow(t);
-				r = req_slot(t, method, path, &found);
-			}
-			r->method = method;
-			r->path = xstrdup(path);
-			r->first = ts;
-			t->n++;
+		if (!found && t->n >= REQ_LIMIT) {
+			t->dropped++;
+			return;
 		}
+	}
+	if (!found) {
+		if ((t->n + 1) * 2 > t->cap) {
+			req_grow(t);
+			r = req_slot_h(t, method, path, h, &found);
+		}
+		r->method = method;
+		r->path = xstrdup(path);
+		r->hash = h;
+		r->first = ts;
+		t->n++;
 	}
 	r->n++;
 	r->flags |= flags;
@@ -586,6 +613,7 @@ struct conn {
 	void *l7;
 	uint8_t *early; /* what the server said before the client said anything (h2 SETTINGS) */
 	uint32_t nearly;
+	uint32_t unanswered; /* requests still pending when the parser was let go */
 	bool used;
 };
 
@@ -596,6 +624,7 @@ struct conntab {
 	uint32_t *buckets;
 	size_t nbuckets;
 	uint32_t head[NLISTS], tail[NLISTS];
+	uint64_t next_expire;
 };
 
 struct conntab *conntab_new(size_t cap)
@@ -603,9 +632,8 @@ struct conntab *conntab_new(size_t cap)
 	struct conntab *ct = xcalloc(1, sizeof(*ct));
 	ct->cap = cap;
 	ct->v = xcalloc(cap, sizeof(struct conn));
-	ct->nbuckets = 1;
-	while (ct->nbuckets < cap * 2)
-		ct->nbuckets <<= 1;
+	/* buckets grow with the open connections (a small table stays in cache) */
+	ct->nbuckets = 1024;
 	ct->buckets = xcalloc(ct->nbuckets, sizeof(uint32_t));
 	return ct;
 }
@@ -659,7 +687,7 @@ size_t flows_open(const struct learner *L)
 static void canon(const struct ip *s, uint16_t sp, const struct ip *d, uint16_t dp, struct ip *a,
 		  uint16_t *pa, struct ip *b, uint16_t *pb)
 {
-	int c = memcmp(s, d, 16);
+	int c = ip_cmp(s, d);
 	if (c < 0 || (c == 0 && sp <= dp)) {
 		*a = *s, *pa = sp, *b = *d, *pb = dp;
 	} else {
@@ -670,8 +698,13 @@ static void canon(const struct ip *s, uint16_t sp, const struct ip *d, uint16_t 
 static uint32_t conn_hash(const struct ip *a, uint16_t pa, const struct ip *b, uint16_t pb,
 			  uint8_t proto)
 {
-	return (uint32_t)mix64(hash_ip(a) ^ (hash_ip(b) * 0x9e3779b97f4a7c15ull) ^
-			       ((uint64_t)pa << 24 | (uint64_t)pb << 8 | proto));
+	uint64_t w[4];
+	memcpy(w, a->b, 16);
+	memcpy(w + 2, b->b, 16);
+	uint64_t h = (w[0] ^ w[1] * 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
+	h ^= (w[2] ^ w[3] * 0xc2b2ae3d27d4eb4full) * 0x165667b19e3779f9ull;
+	h ^= ((uint64_t)pa << 24 | (uint64_t)pb << 8 | proto) * 0x27d4eb2f165667c5ull;
+	return (uint32_t)(h >> 32) ^ (uint32_t)h;
 }
 
 static void list_unlink(struct conntab *ct, struct conn *c)
@@ -701,14 +734,29 @@ static void list_append(struct conntab *ct, struct conn *c, uint8_t list)
 	ct->tail[list] = self;
 }
 
+static void conn_rehash(struct conntab *ct, size_t nb)
+{
+	free(ct->buckets);
+	ct->buckets = xcalloc(nb, sizeof(uint32_t));
+	ct->nbuckets = nb;
+	for (size_t i = 0; i < ct->hi; i++) {
+		struct conn *c = &ct->v[i];
+		if (!c->used)
+			continue;
+		uint32_t b = conn_hash(&c->a, c->pa, &c->b, c->pb, c->proto) & (uint32_t)(nb - 1);
+		c->hnext = ct->buckets[b];
+		ct->buckets[b] = (uint32_t)i + 1;
+	}
+}
+
 static struct conn *conn_find(struct conntab *ct, const struct ip *a, uint16_t pa,
 			      const struct ip *b, uint16_t pb, uint8_t proto, uint32_t *bucket)
 {
 	*bucket = conn_hash(a, pa, b, pb, proto) & (uint32_t)(ct->nbuckets - 1);
 	for (uint32_t i = ct->buckets[*bucket]; i; i = ct->v[i - 1].hnext) {
 		struct conn *c = &ct->v[i - 1];
-		if (c->pa == pa && c->pb == pb && c->proto == proto && !memcmp(&c->a, a, 16) &&
-		    !memcmp(&c->b, b, 16))
+		if (c->pa == pa && c->pb == pb && c->proto == proto && ip_eq(&c->a, a) &&
+		    ip_eq(&c->b, b))
 			return c;
 	}
 	return NULL;
@@ -744,9 +792,13 @@ static uint64_t idle_limit(const struct learner *L, uint8_t list)
 static void expire(struct learner *L, uint64_t now)
 {
 	struct conntab *ct = L->ct;
+	/* a look at the lists' heads every millisecond of capture time is enough */
+	if (now < ct->next_expire)
+		return;
+	ct->next_expire = now + 1000000;
 	for (int l = 0; l < NLISTS; l++) {
 		uint64_t lim = idle_limit(L, (uint8_t)l);
-		for (int budget = 0; budget < 8 && ct->head[l]; budget++) {
+		for (int budget = 0; budget < 4096 && ct->head[l]; budget++) {
 			struct conn *c = &ct->v[ct->head[l] - 1];
 			if (c->last + lim >= now)
 				break;
@@ -785,6 +837,10 @@ static struct conn *conn_new(struct learner *L, const struct ip *a, uint16_t pa,
 		ct->free_head = ct->v[idx - 1].hnext;
 	} else {
 		idx = (uint32_t)++ct->hi;
+	}
+	if (ct->nused + 1 > ct->nbuckets) {
+		conn_rehash(ct, ct->nbuckets * 2);
+		bucket = conn_hash(a, pa, b, pb, proto) & (uint32_t)(ct->nbuckets - 1);
 	}
 	struct conn *c = &ct->v[idx - 1];
 	memset(c, 0, sizeof(*c));
@@ -950,8 +1006,10 @@ static void conn_finish(struct learner *L, struct conn *c)
 	e->l7 |= c->l7flags;
 	if (outcome == OK && synack)
 		listener_add(L, &e->k.server, c->proto, e->k.port);
-	if (c->l7) {
-		uint64_t pending = c->l7p == L7P_HTTP ? http_pending(c->l7)
+	{
+		uint64_t pending = c->unanswered;
+		if (c->l7)
+			pending += c->l7p == L7P_HTTP ? http_pending(c->l7)
 				   : c->l7p == L7P_H2 ? h2_pending(c->l7)
 						      : 0;
 		e->http_unanswered += pending;
@@ -1201,10 +1259,15 @@ static bool duplicate(struct conn *c, int side, const struct pkt *p)
 	uint32_t seq = p->seq;
 	if (p->proto != 6 && p->proto != 132) {
 		/* datagrams have no sequence number: their first bytes stand in for one */
-		uint32_t h = 2166136261u ^ seq;
-		for (uint32_t i = 0; i < p->paylen && i < 48; i++)
-			h = (h ^ p->payload[i]) * 16777619u;
-		seq = h;
+		uint64_t h = seq, w = 0;
+		uint32_t n = p->paylen < 32 ? p->paylen : 32, i = 0;
+		for (; i + 8 <= n; i += 8) {
+			memcpy(&w, p->payload + i, 8);
+			h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+		}
+		for (; i < n; i++)
+			h = (h ^ p->payload[i]) * 0x100000001b3ull;
+		seq = (uint32_t)(h >> 32) ^ (uint32_t)h;
 	}
 	bool same = c->dup_seq[side] == seq && c->dup_ack[side] == p->ack &&
 		    c->dup_len[side] == len && c->dup_flags[side] == fl && c->pkts[side] > 0;
@@ -1245,8 +1308,8 @@ void flows_packet(struct learner *L, const struct pkt *p)
 	canon(&p->src, p->sport, &p->dst, p->dport, &a, &pa, &b, &pb);
 	uint32_t bucket;
 	struct conn *c = conn_find(L->ct, &a, pa, &b, pb, p->proto, &bucket);
-	int side = memcmp(&p->src, &a, 16) == 0 && p->sport == pa ? 0 : 1;
-	if (a.b[0] == b.b[0] && !memcmp(&a, &b, 16) && pa == pb)
+	int side = ip_eq(&p->src, &a) && p->sport == pa ? 0 : 1;
+	if (pa == pb && ip_eq(&a, &b))
 		side = 0; /* talking to itself on one port: one side */
 	bool fresh = !c;
 	if (!c && p->proto == 6 && !(p->tcp_flags & TH_SYN) && !p->wire_paylen) {
@@ -1292,12 +1355,25 @@ void flows_packet(struct learner *L, const struct pkt *p)
 			tcp_payload(L, c, side, p);
 		else if (p->paylen)
 			c->flags |= SIDE(F_DATA0, side);
-		if ((fl & TH_RST) || ((c->flags & F_FIN0) && (c->flags & SIDE(F_FIN0, 1))))
+		if ((fl & TH_RST) || ((c->flags & F_FIN0) && (c->flags & SIDE(F_FIN0, 1)))) {
 			list = LIST_CLOSED;
+			/* nothing more to parse: let the parser go now, not after the linger */
+			if (c->l7 && !c->early) {
+				c->unanswered += (uint32_t)(c->l7p == L7P_HTTP ? http_pending(c->l7)
+							    : c->l7p == L7P_H2 ? h2_pending(c->l7)
+									       : 0);
+				l7_free_state(L, c);
+				c->flags |= F_L7DONE;
+			}
+		}
 		break;
 	}
 	case 17:
 		udp_payload(L, c, side, p);
+		/* answered: the outcome is settled, so a short linger is enough (for the copy
+		 * captured at the other end); later datagrams make a new connection of the edge */
+		if (c->client >= 0 && side != c->client)
+			list = LIST_CLOSED;
 		break;
 	default: { /* ICMP echo */
 		bool v6 = p->proto == 58;
@@ -1306,6 +1382,7 @@ void flows_packet(struct learner *L, const struct pkt *p)
 			set_client(c, side, EV_ECHO);
 		} else {
 			c->flags |= SIDE(F_ECHOREP0, side);
+			list = LIST_CLOSED;
 		}
 		break;
 	}
@@ -1319,6 +1396,10 @@ void flows_packet(struct learner *L, const struct pkt *p)
 
 void flows_record(struct learner *L, const struct flow_record *r)
 {
+	if (!r->port || !r->proto) {
+		L->st.records_skipped++; /* port 0 is no port: nothing a policy could name */
+		return;
+	}
 	struct edge_key k;
 	memset(&k, 0, sizeof(k));
 	k.client = r->client;
@@ -1357,7 +1438,9 @@ void flows_record(struct learner *L, const struct flow_record *r)
 		free(path);
 		L->st.http_requests++;
 	}
-	if (r->dns_query) {
+	if (r->dns_query && !dns_name_writable(r->dns_query)) {
+		e->l7 |= L7F_DNS | L7F_ODDNAME;
+	} else if (r->dns_query) {
 		e->l7 |= L7F_DNS;
 		const char *name = intern(L, r->dns_query, strlen(r->dns_query));
 		uint32_t fl = r->dns_rcode == 0 ? DNS_NOERROR : r->dns_rcode == 3 ? DNS_NXDOMAIN
@@ -1368,8 +1451,11 @@ void flows_record(struct learner *L, const struct flow_record *r)
 		for (size_t i = 0; i < r->ndns_ips; i++)
 			dns_remember(L, &r->dns_ips[i], &r->client, name, r->ts, r->dns_ttl);
 	}
-	if (r->fqdn && r->ok) {
-		strtab_add(&e->fqdn, intern(L, r->fqdn, strlen(r->fqdn)), r->ts, 0, 64);
+	if (r->fqdn && r->ok && dns_name_writable(r->fqdn)) {
+		const char *name = intern(L, r->fqdn, strlen(r->fqdn));
+		strtab_add(&e->fqdn, name, r->ts, 0, 64);
 		e->fqdn_conns++;
+		/* the record says the address had that name (Cilium's DNS cache knew it) */
+		dns_remember(L, &r->server, &r->client, name, r->ts, 3600);
 	}
 }

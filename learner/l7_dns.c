@@ -54,16 +54,43 @@ static int read_name(const uint8_t *m, size_t n, size_t *off, char *out, size_t 
 			unsigned char c = m[o + 1 + i];
 			if (c <= 0x20 || c >= 0x7f || c == '.')
 				return -1; /* not a host name we could write in a policy */
-			out[w++] = (char)tolower(c);
+			out[w++] = (char)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
 		}
 		o += 1 + len;
 	}
 	return -1;
 }
 
+/* Steps over a name without reading it (the owner names of answers are not needed). */
+static int skip_name(const uint8_t *m, size_t n, size_t *off)
+{
+	size_t o = *off;
+	for (int labels = 0; labels < 128; labels++) {
+		if (o >= n)
+			return -1;
+		uint8_t len = m[o];
+		if ((len & 0xc0) == 0xc0) {
+			if (o + 1 >= n)
+				return -1;
+			*off = o + 2;
+			return 0;
+		}
+		if (len & 0xc0)
+			return -1;
+		if (len == 0) {
+			*off = o + 1;
+			return 0;
+		}
+		o += 1 + (size_t)len;
+	}
+	return -1;
+}
+
 int dns_parse(const uint8_t *p, size_t n, struct dns_msg *m)
 {
-	memset(m, 0, sizeof(*m));
+	m->nan = 0;
+	m->qname[0] = 0;
+	m->qtype = 0;
 	if (n < 12)
 		return -1;
 	m->id = be16(p);
@@ -74,15 +101,17 @@ int dns_parse(const uint8_t *p, size_t n, struct dns_msg *m)
 	if (opcode != 0 || qd != 1)
 		return -1; /* only standard queries with one question */
 	size_t off = 12;
-	if (read_name(p, n, &off, m->qname, sizeof m->qname) < 0 || off + 4 > n)
+	/* a query's name is not needed (the answer repeats it): only check its shape */
+	if ((m->response ? read_name(p, n, &off, m->qname, sizeof m->qname)
+			 : skip_name(p, n, &off)) < 0 ||
+	    off + 4 > n)
 		return -1;
 	m->qtype = be16(p + off);
 	off += 4;
 	if (!m->response)
 		return 0;
 	for (uint16_t i = 0; i < an && m->nan < sizeof(m->an) / sizeof(*m->an); i++) {
-		char name[256];
-		if (read_name(p, n, &off, name, sizeof name) < 0 || off + 10 > n)
+		if (skip_name(p, n, &off) < 0 || off + 10 > n)
 			break; /* answers cut short: keep what was whole */
 		uint16_t type = be16(p + off);
 		uint32_t ttl = (uint32_t)p[off + 4] << 24 | (uint32_t)p[off + 5] << 16 |
@@ -105,6 +134,24 @@ int dns_parse(const uint8_t *p, size_t n, struct dns_msg *m)
 	return 0;
 }
 
+bool dns_name_writable(const char *name)
+{
+	size_t label = 0, n = 0;
+	for (const char *p = name; *p; p++, n++) {
+		char c = *p;
+		if (c == '.') {
+			if (!label)
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!(isalnum((unsigned char)c) || c == '-' || c == '_'))
+			return false;
+		label++;
+	}
+	return n && n <= 253 && label;
+}
+
 uint32_t dns_handle(struct l7_sink *s, const struct ip *client, const struct dns_msg *m)
 {
 	struct learner *L = s->L;
@@ -115,6 +162,8 @@ uint32_t dns_handle(struct l7_sink *s, const struct ip *client, const struct dns
 	L->st.dns_answers++;
 	if (!m->qname[0])
 		return L7F_DNS;
+	if (!dns_name_writable(m->qname))
+		return L7F_DNS | L7F_ODDNAME; /* kept out of rules; the port gets no DNS rule */
 	const char *name = intern(L, m->qname, strlen(m->qname));
 	uint32_t fl = m->rcode == 0 ? DNS_NOERROR : m->rcode == 3 ? DNS_NXDOMAIN : DNS_OTHER_RCODE;
 	if (m->nan)

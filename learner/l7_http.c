@@ -10,13 +10,14 @@
 #include "learn.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define LINE_MAX_BYTES 8192
 #define PATH_MAX_BYTES 2048
-#define PENDING_MAX 64
+#define PENDING_MAX 16
 
 enum hstate { S_START, S_HEADERS, S_BODY, S_CHUNK_SIZE, S_CHUNK_DATA, S_CHUNK_END, S_TRAILERS,
 	      S_EOF, S_RESYNC, S_DEAD };
@@ -31,14 +32,14 @@ struct hdir {
 	uint64_t clen;
 	int status;
 	const char *method;
-	char path[PATH_MAX_BYTES + 1];
 	uint32_t pflags;
 	bool bad_path;
 };
 
 struct pending {
 	const char *method;
-	char *path;
+	char *path; /* inl, or malloc'd when longer */
+	char inl[56];
 	uint32_t flags;
 	uint64_t ts;
 	bool head, connect, upgrade_h2;
@@ -46,11 +47,43 @@ struct pending {
 
 struct l7_http {
 	struct hdir d[2];
-	struct pending q[PENDING_MAX];
 	uint32_t qh, qn;
 	uint64_t lost; /* requests whose answers could not be matched (gaps) */
 	bool to_h2;
+	struct pending cur; /* the request being read */
+	/* last: http_new() zeroes what comes before it */
+	struct pending q[PENDING_MAX];
 };
+
+static void pending_free(struct pending *p)
+{
+	if (p->path != p->inl)
+		free(p->path);
+	p->path = NULL;
+}
+
+static void pending_set_path(struct pending *p, const char *path, size_t n)
+{
+	pending_free(p);
+	if (n < sizeof p->inl) {
+		memcpy(p->inl, path, n);
+		p->inl[n] = 0;
+		p->path = p->inl;
+	} else {
+		p->path = xmalloc(n + 1);
+		memcpy(p->path, path, n);
+		p->path[n] = 0;
+	}
+}
+
+/* Moves a request (and its path) into a queue slot. */
+static void pending_move(struct pending *to, struct pending *from)
+{
+	*to = *from;
+	if (from->path == from->inl)
+		to->path = to->inl;
+	from->path = NULL;
+}
 
 /* ---------------------------------------------------------------- sniffing */
 
@@ -91,7 +124,9 @@ bool http_looks_like_response(const uint8_t *p, size_t n)
 
 struct l7_http *http_new(void)
 {
-	return xcalloc(1, sizeof(struct l7_http));
+	struct l7_http *h = xmalloc(sizeof(*h));
+	memset(h, 0, offsetof(struct l7_http, q)); /* the queue needs no zeroing */
+	return h;
 }
 
 static void drop_buf(struct learner *L, struct hdir *d)
@@ -111,7 +146,8 @@ void http_free(struct learner *L, struct l7_http *h)
 	for (int i = 0; i < 2; i++)
 		drop_buf(L, &h->d[i]);
 	for (uint32_t i = 0; i < h->qn; i++)
-		free(h->q[(h->qh + i) % PENDING_MAX].path);
+		pending_free(&h->q[(h->qh + i) % PENDING_MAX]);
+	pending_free(&h->cur);
 	free(h);
 }
 
@@ -134,7 +170,7 @@ void http_gap(struct l7_http *h, int dir)
 	d->blen = 0;
 	if (dir == 1) { /* answers lost: the queue no longer lines up */
 		for (uint32_t i = 0; i < h->qn; i++)
-			free(h->q[(h->qh + i) % PENDING_MAX].path);
+			pending_free(&h->q[(h->qh + i) % PENDING_MAX]);
 		h->lost += h->qn;
 		h->qn = 0;
 	}
@@ -155,33 +191,35 @@ static void record(struct l7_sink *s, const char *method, const char *path, int 
 
 /* Request target to path: absolute-form loses scheme and authority; the query string and
  * fragment are dropped (REQ_QUERY says there was one). */
-static bool set_path(struct hdir *d, const char *t, size_t n)
+static bool set_path(struct l7_http *h, struct hdir *d, const char *t, size_t n)
 {
 	d->pflags = 0;
 	if (n > 7 && (!strncasecmp(t, "http://", 7) || !strncasecmp(t, "https://", 8))) {
 		const char *a = memchr(t, ':', n) + 3;
 		const char *slash = memchr(a, '/', (size_t)(t + n - a));
 		if (!slash) {
-			strcpy(d->path, "/");
+			pending_set_path(&h->cur, "/", 1);
 			return true;
 		}
 		n -= (size_t)(slash - t);
 		t = slash;
 	}
 	size_t len = 0;
-	while (len < n && t[len] != '?' && t[len] != '#')
-		len++;
+	for (; len < n; len++) {
+		unsigned char c = (unsigned char)t[len];
+		if (c == '?' || c == '#')
+			break;
+		if (c <= 0x20 || c >= 0x7f)
+			return false;
+	}
 	if (len < n && t[len] == '?')
 		d->pflags |= REQ_QUERY;
 	if (len > PATH_MAX_BYTES)
 		return false;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f)
-			return false;
-	memcpy(d->path, t, len);
-	d->path[len] = 0;
 	if (!len)
-		strcpy(d->path, "/");
+		pending_set_path(&h->cur, "/", 1);
+	else
+		pending_set_path(&h->cur, t, len);
 	return true;
 }
 
@@ -191,7 +229,6 @@ static void reset_message(struct hdir *d)
 	d->keep = true;
 	d->clen = 0;
 	d->status = 0;
-	d->method = NULL;
 	d->bad_path = false;
 }
 
@@ -208,8 +245,10 @@ static uint32_t start_line(struct l7_http *h, struct l7_sink *s, int dir, const 
 			*fatal = true;
 			return L7F_OPAQUE;
 		}
-		d->method = intern(s->L, l, m);
-		if (!set_path(d, l + m + 1, (size_t)(sp2 - (l + m + 1))))
+		/* the same method as last time on this connection: no lookup */
+		if (!d->method || strlen(d->method) != m || memcmp(d->method, l, m))
+			d->method = intern(s->L, l, m);
+		if (!set_path(h, d, l + m + 1, (size_t)(sp2 - (l + m + 1))))
 			d->bad_path = true;
 		if (!strncmp(sp2 + 1, "HTTP/1.0", 8))
 			d->keep = false;
@@ -254,6 +293,9 @@ static void header(struct hdir *d, const char *l, size_t n)
 {
 	const char *v;
 	size_t vn;
+	char c0 = n ? (char)(l[0] | 0x20) : 0;
+	if (c0 != 'c' && c0 != 't' && c0 != 'u')
+		return; /* none of the headers below */
 	if (header_is(l, n, "content-length", &v, &vn)) {
 		uint64_t x = 0;
 		size_t i = 0;
@@ -283,14 +325,14 @@ static uint32_t end_of_headers(struct l7_http *h, struct l7_sink *s, int dir)
 			return L7F_OPAQUE;
 		}
 		if (h->qn == PENDING_MAX) { /* too many unanswered: forget the oldest */
-			free(h->q[h->qh].path);
+			pending_free(&h->q[h->qh]);
 			h->qh = (h->qh + 1) % PENDING_MAX;
 			h->qn--;
 			h->lost++;
 		}
 		struct pending *p = &h->q[(h->qh + h->qn++) % PENDING_MAX];
-		p->method = d->method;
-		p->path = xstrdup(d->path);
+		h->cur.method = d->method;
+		pending_move(p, &h->cur);
 		p->flags = d->pflags;
 		p->ts = s->ts;
 		p->head = d->method && !strcasecmp(d->method, "HEAD");
@@ -312,11 +354,14 @@ static uint32_t end_of_headers(struct l7_http *h, struct l7_sink *s, int dir)
 	struct pending p = {0};
 	bool have = h->qn > 0;
 	if (have) {
-		p = h->q[h->qh];
+		struct pending *q = &h->q[h->qh];
 		h->qh = (h->qh + 1) % PENDING_MAX;
 		h->qn--;
-		record(s, p.method, p.path, d->status, p.flags, p.ts);
-		free(p.path);
+		record(s, q->method, q->path, d->status, q->flags, q->ts);
+		p.upgrade_h2 = q->upgrade_h2;
+		p.connect = q->connect;
+		p.head = q->head;
+		pending_free(q);
 	}
 	if (d->status == 101) {
 		if (have && p.upgrade_h2) {

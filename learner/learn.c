@@ -7,6 +7,7 @@
 #include "imagefile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -484,7 +485,7 @@ int records_read(struct learner *L, const char *path, char *err, size_t errsize)
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
-	long lineno = 0, bad = 0;
+	long lineno = 0, bad = 0, blank = 0;
 	while ((n = getline(&line, &cap, f)) > 0) {
 		lineno++;
 		struct arena a = {0};
@@ -492,6 +493,7 @@ int records_read(struct learner *L, const char *path, char *err, size_t errsize)
 		jws(&j);
 		if (j.p == j.end) {
 			arena_free(&a);
+			blank++;
 			continue;
 		}
 		struct jv *v = jvalue(&j);
@@ -509,6 +511,12 @@ int records_read(struct learner *L, const char *path, char *err, size_t errsize)
 	free(line);
 	if (f != stdin)
 		fclose(f);
+	if (bad && bad == lineno - blank) {
+		snprintf(err, errsize, "%s: no line is a flow record (hubble observe -o json, or polc "
+				       "observe --json)",
+			 path);
+		return -1;
+	}
 	return 0;
 }
 
@@ -626,7 +634,7 @@ static void convergence(const struct synth *s, uint64_t *last_new, uint64_t *win
 
 static void report_text(FILE *out, const struct learner *L, const struct synth *s,
 			const struct selfcheck *r, const char *out_dir, const char *test_file,
-			double secs)
+			double secs, const double phase[3])
 {
 	const struct learn_stats *st = &L->st;
 	char a[40], b[40];
@@ -709,7 +717,7 @@ static void report_text(FILE *out, const struct learner *L, const struct synth *
 				     s->skipped[i].reason) >= 0)
 				ptrvec_push(&lines, line);
 		}
-		qsort(lines.v, lines.n, sizeof(void *), cmp_line);
+		sort_items(lines.v, lines.n, sizeof(void *), cmp_line);
 		size_t kinds = 0;
 		for (size_t i = 0; i < lines.n; i++)
 			kinds += !i || strcmp(lines.v[i], lines.v[i - 1]);
@@ -732,13 +740,15 @@ static void report_text(FILE *out, const struct learner *L, const struct synth *
 	}
 	for (size_t i = 0; i < s->notes.n; i++)
 		fprintf(out, "note: %s\n", (const char *)s->notes.v[i]);
-	fprintf(out, "wrote %zu policies to %s%s%s (%.2fs)\n", s->npol, out_dir,
-		test_file ? ", tests to " : "", test_file ? test_file : "", secs);
+	fprintf(out, "wrote %zu policies to %s%s%s (%.2fs: reading %.2fs, synthesis %.2fs, "
+		     "self-check %.2fs)\n",
+		s->npol, out_dir, test_file ? ", tests to " : "", test_file ? test_file : "", secs,
+		phase[0], phase[1], phase[2]);
 }
 
 static void report_json(FILE *out, const struct learner *L, const struct synth *s,
 			const struct selfcheck *r, const char *out_dir, const char *test_file,
-			double secs)
+			double secs, const double phase[3])
 {
 	const struct learn_stats *st = &L->st;
 	struct json j;
@@ -861,6 +871,13 @@ static void report_json(FILE *out, const struct learner *L, const struct synth *
 	char secbuf[32];
 	snprintf(secbuf, sizeof secbuf, "%.3f", secs);
 	json_str(&j, "seconds", secbuf);
+	json_obj_open(&j, "phase_seconds");
+	static const char *const names[3] = {"reading", "synthesis", "selfcheck"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(secbuf, sizeof secbuf, "%.3f", phase[i]);
+		json_str(&j, names[i], secbuf);
+	}
+	json_obj_close(&j);
 	json_obj_close(&j);
 	json_end(&j);
 	fputc('\n', out);
@@ -871,7 +888,7 @@ static void report_json(FILE *out, const struct learner *L, const struct synth *
 static const char *flag_words(uint32_t l7, char *buf, size_t size)
 {
 	static const char *const names[] = {"http", "h2", "grpc", "tls", "dns", "opaque",
-					    "incomplete", "upgrade"};
+					    "incomplete", "upgrade", "oddname"};
 	buf[0] = 0;
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
 		if (l7 & (1u << i))
@@ -937,7 +954,7 @@ static void dump_edges(FILE *out, const struct learner *L)
 				if (line)
 					ptrvec_push(&items, line);
 			}
-		qsort(items.v, items.n, sizeof(void *), cmp_line);
+		sort_items(items.v, items.n, sizeof(void *), cmp_line);
 		for (size_t k = 0; k < items.n; k++) {
 			sb_printf(&sb, "\n%s", (char *)items.v[k]);
 			free(items.v[k]);
@@ -945,7 +962,7 @@ static void dump_edges(FILE *out, const struct learner *L)
 		ptrvec_free(&items);
 		ptrvec_push(&lines, sb.s);
 	}
-	qsort(lines.v, lines.n, sizeof(void *), cmp_line);
+	sort_items(lines.v, lines.n, sizeof(void *), cmp_line);
 	for (size_t i = 0; i < lines.n; i++) {
 		fprintf(out, "%s\n", (char *)lines.v[i]);
 		free(lines.v[i]);
@@ -960,7 +977,9 @@ static void dump_edges(FILE *out, const struct learner *L)
 static void print_merge_diff(const struct learn_opts *o, const char *existing,
 			     const struct ptrvec *written)
 {
-	char tmpl[] = "/tmp/polc-learn-merge.XXXXXX";
+	const char *tmp = getenv("TMPDIR");
+	char tmpl[PATH_MAX];
+	snprintf(tmpl, sizeof tmpl, "%s/polc-learn-merge.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	char *dir = mkdtemp(tmpl);
 	if (!dir)
 		return;
@@ -1016,7 +1035,7 @@ enum {
 	OPT_FOR = 300, OPT_IFACE, OPT_DURATION, OPT_COUNT, OPT_FILTER, OPT_WRITE_PCAP, OPT_EXISTING,
 	OPT_L4, OPT_GRAPH, OPT_TESTFILE, OPT_NOCHECK, OPT_MINSUP, OPT_CIDR4, OPT_CIDR6, OPT_CIDRMIN,
 	OPT_ONEWAY, OPT_MAXCONNS, OPT_MAXEDGES, OPT_MAXL7, OPT_TCPTO, OPT_UDPTO, OPT_PROGRESS,
-	OPT_NOPROGRESS, OPT_INVENTORY, OPT_DUMP
+	OPT_NOPROGRESS, OPT_INVENTORY, OPT_DUMP, OPT_LIBPCAP
 };
 
 static bool is_interface(const char *name)
@@ -1071,6 +1090,7 @@ int do_learn(int argc, char **argv)
 		{"progress", no_argument, NULL, OPT_PROGRESS},
 		{"no-progress", no_argument, NULL, OPT_NOPROGRESS},
 		{"dump-edges", required_argument, NULL, OPT_DUMP},
+		{"libpcap-reader", no_argument, NULL, OPT_LIBPCAP},
 		{NULL, 0, NULL, 0}};
 	struct learn_opts o;
 	learn_opts_defaults(&o);
@@ -1096,6 +1116,8 @@ int do_learn(int argc, char **argv)
 	struct ptrvec written = {0};
 	char *test_file = NULL;
 	const char *dump_path = NULL;
+	double phase[3] = {0, 0, 0}; /* reading and flows, synthesis, self-check (seconds) */
+	bool libpcap_reader = false;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "i:o:jqh", opts, NULL)) != -1) {
 		switch (c) {
@@ -1218,6 +1240,9 @@ int do_learn(int argc, char **argv)
 		case OPT_DUMP:
 			dump_path = optarg;
 			break;
+		case OPT_LIBPCAP:
+			libpcap_reader = true;
+			break;
 		case 'h':
 			puts(LEARN_USAGE);
 			rc = EXIT_CLEAN;
@@ -1254,6 +1279,8 @@ int do_learn(int argc, char **argv)
 	stop_flag = 0;
 	L.stop = &stop_flag;
 	cap = capture_new(&L);
+	if (libpcap_reader)
+		capture_use_libpcap(cap);
 	for (size_t i = 0; i < o.captures.n; i++) {
 		const char *path = o.captures.v[i];
 		if (capture_file_is_pcap(path)) {
@@ -1298,6 +1325,7 @@ int do_learn(int argc, char **argv)
 		fprintf(stderr, "polc learn: capturing on %zu interface%s%s\n", o.ifaces.n,
 			o.ifaces.n == 1 ? "" : "s",
 			o.duration > 0 || o.count ? "" : " until Ctrl-C");
+	uint64_t t_read = now_ns();
 	capture_run(cap, capture_nsources(cap) ? show_progress : NULL, &pr);
 	if (pr.on)
 		fputs("\n", stderr);
@@ -1306,6 +1334,7 @@ int do_learn(int argc, char **argv)
 	capture_free(cap);
 	cap = NULL;
 	flows_flush(&L);
+	phase[0] = (double)(now_ns() - t_read) / 1e9;
 	if (dump_path) {
 		FILE *df = strcmp(dump_path, "-") ? fopen(dump_path, "w") : stdout;
 		if (!df) {
@@ -1327,9 +1356,12 @@ int do_learn(int argc, char **argv)
 		}
 		s.existing = &existing;
 	}
+	uint64_t t_synth = now_ns();
 	synth_run(&s, &L, attr);
 	if (emit_all(&s, o.out_dir, &written) < 0)
 		goto out;
+	phase[1] = (double)(now_ns() - t_synth) / 1e9;
+	uint64_t t_check = now_ns();
 	if (check) {
 		if (o.test_file) {
 			test_file = xstrdup(o.test_file);
@@ -1342,6 +1374,7 @@ int do_learn(int argc, char **argv)
 		}
 		selfcheck_run(&s, o.out_dir, o.existing, test_file, &r);
 	}
+	phase[2] = (double)(now_ns() - t_check) / 1e9;
 	if (o.graph) {
 		FILE *g = fopen(o.graph, "w");
 		if (!g) {
@@ -1350,12 +1383,16 @@ int do_learn(int argc, char **argv)
 			emit_graph(&s, g);
 			fclose(g);
 			size_t len = strlen(o.graph);
-			if (len > 4 && !strcmp(o.graph + len - 4, ".dot") && access("/usr/bin/dot", X_OK) == 0) {
+			if (len > 4 && !strcmp(o.graph + len - 4, ".dot")) {
+				/* graphviz, when installed: FILE.svg beside FILE.dot */
 				char *svg = xmalloc(len + 1);
 				snprintf(svg, len + 1, "%.*s.svg", (int)(len - 4), o.graph);
 				pid_t pid = fork();
 				if (pid == 0) {
-					execl("/usr/bin/dot", "dot", "-Tsvg", o.graph, "-o", svg, (char *)NULL);
+					int null = open("/dev/null", O_WRONLY);
+					if (null >= 0)
+						dup2(null, 2);
+					execlp("dot", "dot", "-Tsvg", o.graph, "-o", svg, (char *)NULL);
 					_exit(127);
 				}
 				int status;
@@ -1367,9 +1404,9 @@ int do_learn(int argc, char **argv)
 	}
 	double elapsed = (double)(now_ns() - t0) / 1e9;
 	if (json)
-		report_json(stdout, &L, &s, check ? &r : NULL, o.out_dir, test_file, elapsed);
+		report_json(stdout, &L, &s, check ? &r : NULL, o.out_dir, test_file, elapsed, phase);
 	else if (!o.quiet)
-		report_text(stdout, &L, &s, check ? &r : NULL, o.out_dir, test_file, elapsed);
+		report_text(stdout, &L, &s, check ? &r : NULL, o.out_dir, test_file, elapsed, phase);
 	if (o.existing && !json)
 		print_merge_diff(&o, o.existing, &written);
 	rc = check && (!r.ran || r.failures.n) ? EXIT_FINDINGS : EXIT_CLEAN;

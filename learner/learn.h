@@ -58,7 +58,8 @@ int do_learn(int argc, char **argv);
 	"      --graph F.dot    the learned graph (and F.svg when graphviz is installed)\n"       \
 	"  -j, --json           the report as JSON on stdout\n"                                   \
 	"      --no-check       skip the self-check and the test file\n"                          \
-	"      --dump-edges F   every learned edge with its L7 evidence, sorted (- for stdout)\n"                          \
+	"      --dump-edges F   every learned edge with its L7 evidence, sorted (- for stdout)\n"          \
+	"      --libpcap-reader read classic pcap files through libpcap, not in place (mmap)\n"                          \
 	"  -q, --quiet          no progress, no table\n"                                          \
 	"\n"                                                                                       \
 	"Learning:\n"                                                                              \
@@ -84,11 +85,30 @@ struct ip {
 
 static inline bool ip_is_v4(const struct ip *a)
 {
-	static const uint8_t pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	for (int i = 0; i < 12; i++)
-		if (a->b[i] != pfx[i])
-			return false;
-	return true;
+	static const uint8_t ffff[4] = {0, 0, 0xff, 0xff};
+	uint64_t lo;
+	uint32_t mid, want;
+	__builtin_memcpy(&lo, a->b, 8);
+	__builtin_memcpy(&mid, a->b + 8, 4);
+	__builtin_memcpy(&want, ffff, 4);
+	return lo == 0 && mid == want; /* ::ffff:0:0/96 */
+}
+static inline bool ip_eq(const struct ip *x, const struct ip *y)
+{
+	uint64_t a[2], b[2];
+	__builtin_memcpy(a, x->b, 16);
+	__builtin_memcpy(b, y->b, 16);
+	return a[0] == b[0] && a[1] == b[1];
+}
+/* A total order on addresses (not numeric order: only consistency matters). */
+static inline int ip_cmp(const struct ip *x, const struct ip *y)
+{
+	uint64_t a[2], b[2];
+	__builtin_memcpy(a, x->b, 16);
+	__builtin_memcpy(b, y->b, 16);
+	if (a[0] != b[0])
+		return a[0] < b[0] ? -1 : 1;
+	return a[1] < b[1] ? -1 : a[1] > b[1];
 }
 void ip_from_v4(struct ip *a, const uint8_t v4[4]);
 void ip_format(const struct ip *a, char *buf, size_t size); /* 10.0.0.1, fd00::1 */
@@ -171,6 +191,7 @@ struct strtab {
 	struct counted *v;
 	uint32_t n, cap;
 	uint64_t dropped; /* entries refused because the table was full */
+	uint32_t last;    /* 1 + index of the last entry added to (the same name often comes again) */
 };
 struct counted *strtab_add(struct strtab *t, const char *s, uint64_t ts, uint32_t flags,
 			   uint32_t limit);
@@ -185,14 +206,17 @@ enum {
 	REQ_GRPC = 1 << 9, REQ_H2 = 1 << 10,
 };
 struct http_req {
-	const char *method, *path; /* interned; path without its query string */
+	const char *method, *path; /* method interned; path owned, without its query string */
 	uint64_t n, first, last;
 	uint32_t flags;
+	uint32_t hash;
 };
 struct reqtab {
 	struct http_req *v;
 	uint32_t n, cap;
 	uint64_t dropped;
+	bool compacted; /* id-like paths were folded into placeholders */
+	bool saturated; /* compaction no longer frees room: new shapes are dropped (and counted) */
 };
 
 /* DNS name flags in an edge's name table */
@@ -218,7 +242,10 @@ enum l7_flags {
 	L7F_OPAQUE = 1 << 5,    /* payload that none of the parsers understood */
 	L7F_INCOMPLETE = 1 << 6, /* a parser lost its place (gap, budget, oversized header) */
 	L7F_UPGRADE = 1 << 7,   /* HTTP upgraded to another protocol (WebSocket) */
+	L7F_ODDNAME = 1 << 8,   /* a DNS name no matchName can write was asked */
 };
+/* Can Cilium's matchName hold this name? (labels of letters, digits, '-' and '_') */
+bool dns_name_writable(const char *name);
 
 struct edge_key {
 	struct ip client, server;
@@ -266,6 +293,7 @@ struct learner {
 	size_t interned, interned_bytes;
 	struct conntab *ct;
 	struct fragtab *ft;
+	const char *icache[256]; /* recently interned strings, by a cheap hash */
 	/* edges */
 	struct edge *edges;
 	uint32_t nedges, edges_cap;
@@ -303,6 +331,8 @@ int capture_write_to(struct capture *c, const char *path, char *err, size_t errs
 int capture_run(struct capture *c, void (*progress)(void *, uint64_t, uint64_t), void *ctx);
 void capture_free(struct capture *c);
 size_t capture_nsources(const struct capture *c);
+/* Classic pcap files are mapped and read in place; this makes libpcap read them too. */
+void capture_use_libpcap(struct capture *c);
 /* Is this file a packet capture (pcap or pcapng magic)? */
 bool capture_file_is_pcap(const char *path);
 
@@ -601,6 +631,10 @@ size_t synth_paths(struct arena *a, const char *const *paths, const uint64_t *co
 #define SEG_UUID "\x01uuid"
 #define SEG_HEX "\x01hex"
 char *path_shape(const char *path);
+/* A path with its placeholders replaced by sample values (malloc'd). */
+char *path_concrete(const char *path);
+/* The same into a buffer; 0 if it does not fit. */
+size_t path_shape_into(const char *path, char *out, size_t size);
 /* Cilium regex text for a literal (escapes metacharacters) */
 char *regex_escape(struct arena *a, const char *s);
 

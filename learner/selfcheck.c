@@ -12,7 +12,9 @@
 #include "learn.h"
 #include "trace.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
 #include <limits.h>
+#include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -125,21 +127,68 @@ static void l7_of_half(const struct session *ss, const struct half *h, uint8_t p
 	mapstate_free(&ms);
 }
 
+/* Envoy's full match, with each regex compiled once (a capture may give thousands of paths). */
+struct recache {
+	UT_hash_handle hh;
+	pcre2_code *code;
+	char re[];
+};
+static struct recache *recache;
+static pcre2_match_data *re_md;
+
+static bool re_full(const char *re, const char *subject)
+{
+	struct recache *e;
+	HASH_FIND_STR(recache, re, e);
+	if (!e) {
+		size_t n = strlen(re);
+		e = xcalloc(1, sizeof(*e) + n + 1);
+		memcpy(e->re, re, n + 1);
+		int err;
+		PCRE2_SIZE off;
+		e->code = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED,
+					PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF, &err, &off, NULL);
+		HASH_ADD_STR(recache, re, e);
+	}
+	if (!e->code)
+		return false;
+	if (!re_md)
+		re_md = pcre2_match_data_create(4, NULL);
+	return pcre2_match(e->code, (PCRE2_SPTR)subject, strlen(subject), 0, 0, re_md, NULL) >= 0;
+}
+
+static void recache_free(void)
+{
+	struct recache *e, *tmp;
+	HASH_ITER(hh, recache, e, tmp)
+	{
+		HASH_DEL(recache, e);
+		pcre2_code_free(e->code);
+		free(e);
+	}
+	if (re_md)
+		pcre2_match_data_free(re_md);
+	re_md = NULL;
+}
+
 static bool http_allowed(const struct l7set *s, const char *method, const char *path, bool query)
 {
 	if (s->any)
 		return true;
 	char q[4096];
 	snprintf(q, sizeof q, "%s%s", path, query ? "?q=1" : "");
+	static size_t hint; /* consecutive requests usually match the same rule */
 	for (size_t i = 0; i < s->n; i++) {
 		const struct port_rule *pr = s->v[i];
 		if (pr->http.presence != P_PRESENT || !pr->http.n)
 			return true; /* an L7 rule of another kind, or an empty list: not HTTP-filtered */
-		for (size_t k = 0; k < pr->http.n; k++) {
+		for (size_t j = 0; j < pr->http.n; j++) {
+			size_t k = (hint + j) % pr->http.n;
 			const struct http_rule *h = &pr->http.v[k];
-			if ((!h->method || http_regex_matches(h->method, method)) &&
-			    (!h->path || http_regex_matches(h->path, q)))
+			if ((!h->method || re_full(h->method, method)) && (!h->path || re_full(h->path, q))) {
+				hint = k;
 				return true;
+			}
 		}
 	}
 	return false;
@@ -175,27 +224,6 @@ static bool learned_request(const struct http_req *q)
 	return q->flags & (REQ_STATUS_1XX | REQ_STATUS_2XX | REQ_STATUS_3XX | REQ_STATUS_5XX);
 }
 
-/* A placeholder path (from compaction) stands for ids; check a representative. */
-static void concrete(const char *path, char *out, size_t size)
-{
-	size_t o = 0;
-	for (const char *p = path; *p && o + 40 < size;) {
-		if (!strncmp(p, SEG_UUID, 5)) {
-			o += (size_t)snprintf(out + o, size - o, "123e4567-e89b-12d3-a456-426614174000");
-			p += 5;
-		} else if (!strncmp(p, SEG_INT, 4)) {
-			o += (size_t)snprintf(out + o, size - o, "42");
-			p += 4;
-		} else if (!strncmp(p, SEG_HEX, 4)) {
-			o += (size_t)snprintf(out + o, size - o, "0a1b2c3d4e5f");
-			p += 4;
-		} else {
-			out[o++] = *p++;
-		}
-	}
-	out[o] = 0;
-}
-
 static void check_l7(struct session *ss, const struct oflow *of, const struct trace_result *tr,
 		     struct selfcheck *r)
 {
@@ -208,8 +236,7 @@ static void check_l7(struct session *ss, const struct oflow *of, const struct tr
 		if (!q->path || !learned_request(q))
 			continue;
 		r->requests++;
-		char path[4096];
-		concrete(q->path, path, sizeof path);
+		char *path = path_concrete(q->path);
 		bool query = q->flags & REQ_QUERY;
 		bool ok = http_allowed(&eg, q->method, path, query) && http_allowed(&in, q->method, path, query);
 		if (ok)
@@ -218,6 +245,7 @@ static void check_l7(struct session *ss, const struct oflow *of, const struct tr
 			failure(r, "%s -> %s %u: request %s %s (seen %llu times) is not admitted by the HTTP "
 				   "rules",
 				of->src, of->dst, of->port, q->method, path, (unsigned long long)q->n);
+		free(path);
 	}
 	for (uint32_t i = 0; i < e->dns.cap; i++) {
 		const char *name = e->dns.v[i].s;
@@ -588,8 +616,8 @@ static int write_tests(struct session *ss, struct synth *s, const char *out_dir,
 	}
 	r->tests_allow = nallow;
 	r->tests_deny = nex - nallow;
-	qsort(ex, nallow, sizeof(*ex), cmp_expect);
-	qsort(ex + nallow, nex - nallow, sizeof(*ex), cmp_expect);
+	sort_items(ex, nallow, sizeof(*ex), cmp_expect);
+	sort_items(ex + nallow, nex - nallow, sizeof(*ex), cmp_expect);
 	/* write it */
 	char *dir = xstrdup(path);
 	char *slash = strrchr(dir, '/');
@@ -699,6 +727,7 @@ int selfcheck_run(struct synth *s, const char *out_dir, const char *existing,
 		r->admitted++;
 		check_l7(&ss, of, &tr, r);
 	}
+	recache_free();
 	over_permission(&ss, s, observed, r);
 	tuples_free(&observed);
 	if (test_file)

@@ -142,7 +142,7 @@ size_t synth_selector(const struct inventory *inv, const char *wl, struct arena 
 		if (everywhere)
 			cand[nc++] = (struct kv){l->key, l->value};
 	}
-	qsort(cand, nc, sizeof(*cand), cmp_cand);
+	sort_items(cand, nc, sizeof(*cand), cmp_cand);
 	struct kv pick[3];
 	size_t npick = 0;
 	/* smallest first: one label, then two, then three, in preference order */
@@ -202,7 +202,7 @@ size_t synth_selector(const struct inventory *inv, const char *wl, struct arena 
 	}
 	if (dropped.len)
 		sb_printf(&why, "; not used: %s (volatile or not part of the identity)", dropped.s);
-	qsort(res, nres, sizeof(*res), cmp_kv);
+	sort_items(res, nres, sizeof(*res), cmp_kv);
 	*note = arena_strdup(a, why.s);
 	sb_free(&why);
 	sb_free(&dropped);
@@ -288,33 +288,48 @@ static struct shape seg_shape(const char *s, size_t n)
 	return sh;
 }
 
-char *path_shape(const char *path)
+size_t path_shape_into(const char *path, char *out, size_t size)
 {
-	struct strbuf sb = {0};
+	size_t o = 0;
 	const char *p = path;
 	for (;;) {
 		const char *slash = strchr(p, '/');
 		size_t n = slash ? (size_t)(slash - p) : strlen(p);
 		struct shape sh = seg_shape(p, n);
+		const char *parts[3] = {p, NULL, NULL};
+		size_t lens[3] = {n, 0, 0};
 		if (sh.cls == SC_INT) {
-			sb_puts(&sb, sh.pfx);
-			sb_puts(&sb, SEG_INT);
-			sb_puts(&sb, sh.ext);
+			parts[0] = sh.pfx, lens[0] = strlen(sh.pfx);
+			parts[1] = SEG_INT, lens[1] = 4;
+			parts[2] = sh.ext, lens[2] = strlen(sh.ext);
+		} else if (sh.cls == SC_UUID) {
+			parts[0] = SEG_UUID, lens[0] = 5;
+		} else if (sh.cls == SC_HEX) {
+			parts[0] = SEG_HEX, lens[0] = 4;
 		}
-		else if (sh.cls == SC_UUID)
-			sb_puts(&sb, SEG_UUID);
-		else if (sh.cls == SC_HEX)
-			sb_puts(&sb, SEG_HEX);
-		else
-			sb_add(&sb, p, n);
+		for (int k = 0; k < 3; k++) {
+			if (o + lens[k] + 2 > size)
+				return 0;
+			if (lens[k])
+				memcpy(out + o, parts[k], lens[k]);
+			o += lens[k];
+		}
 		if (!slash)
 			break;
-		sb_puts(&sb, "/");
+		out[o++] = '/';
 		p = slash + 1;
 	}
-	if (!sb.s)
-		return xstrdup("");
-	return sb.s;
+	out[o] = 0;
+	return o;
+}
+
+char *path_shape(const char *path)
+{
+	size_t n = strlen(path) * 2 + 64;
+	char *out = xmalloc(n);
+	if (!path_shape_into(path, out, n))
+		snprintf(out, n, "%s", path);
+	return out;
 }
 
 char *regex_escape(struct arena *a, const char *s)
@@ -443,7 +458,7 @@ static void generalise(struct arena *a, struct tnode *t, unsigned min_support)
 			ks[i].node = t->kids[i];
 			class_of(t->kids[i], &ks[i].sh);
 		}
-		qsort(ks, t->nkids, sizeof(*ks), cmp_kidshape);
+		sort_items(ks, t->nkids, sizeof(*ks), cmp_kidshape);
 		size_t w = 0;
 		for (size_t i = 0; i < t->nkids;) {
 			size_t j = i + 1;
@@ -522,7 +537,7 @@ static void emit_rules(struct emitctx *e, struct tnode *t, const char *text, boo
 		r->distinct = t->end_distinct;
 		r->generalised = gen;
 	}
-	qsort(t->kids, t->nkids, sizeof(*t->kids), cmp_node);
+	sort_items(t->kids, t->nkids, sizeof(*t->kids), cmp_node);
 	for (size_t i = 0; i < t->nkids; i++) {
 		const struct tnode *k = t->kids[i];
 		emit_rules(e, t->kids[i], arena_printf(e->a, "%s/%s", text, node_regex(e->a, k)),
@@ -531,39 +546,41 @@ static void emit_rules(struct emitctx *e, struct tnode *t, const char *text, boo
 }
 
 /* A placeholder path stands for ids: a representative value to check the regex against. */
-static char *representative(const char *path)
+char *path_concrete(const char *path)
 {
 	struct strbuf sb = {0};
-	for (const char *p = path; *p;) {
-		if (!strncmp(p, SEG_UUID, 5)) {
+	const char *p = path;
+	for (;;) {
+		const char *ph = strchr(p, '\x01');
+		if (!ph) {
+			sb_puts(&sb, p);
+			break;
+		}
+		sb_add(&sb, p, (size_t)(ph - p));
+		if (!strncmp(ph, SEG_UUID, 5)) {
 			sb_puts(&sb, "123e4567-e89b-12d3-a456-426614174000");
-			p += 5;
-		} else if (!strncmp(p, SEG_INT, 4)) {
+			p = ph + 5;
+		} else if (!strncmp(ph, SEG_INT, 4)) {
 			sb_puts(&sb, "42");
-			p += 4;
-		} else if (!strncmp(p, SEG_HEX, 4)) {
+			p = ph + 4;
+		} else if (!strncmp(ph, SEG_HEX, 4)) {
 			sb_puts(&sb, "0a1b2c3d4e5f");
-			p += 4;
+			p = ph + 4;
 		} else {
-			sb_add(&sb, p, 1);
-			p++;
+			sb_add(&sb, ph, 1);
+			p = ph + 1;
 		}
 	}
 	return sb.s ? sb.s : xstrdup("");
 }
 
-static const char *const *seg_sort_paths;
+static const char *const *seg_sort_keys;
 
-/* Path order where '/' sorts before every other byte: segment by segment. */
+/* Segment order: the sort keys have '/' as \x01 (lowest of all) and the placeholders' \x01 as
+ * \x02, so plain strcmp compares segment by segment. */
 static int cmp_segwise(const void *x, const void *y)
 {
-	const unsigned char *a = (const unsigned char *)seg_sort_paths[*(const size_t *)x],
-			    *b = (const unsigned char *)seg_sort_paths[*(const size_t *)y];
-	for (;; a++, b++) {
-		unsigned ca = *a == '/' ? 1 : *a ? *a + 1u : 0, cb = *b == '/' ? 1 : *b ? *b + 1u : 0;
-		if (ca != cb || !ca)
-			return (int)ca - (int)cb;
-	}
+	return strcmp(seg_sort_keys[*(const size_t *)x], seg_sort_keys[*(const size_t *)y]);
 }
 
 size_t synth_paths(struct arena *a, const char *const *paths, const uint64_t *counts, size_t n,
@@ -586,8 +603,17 @@ size_t synth_paths(struct arena *a, const char *const *paths, const uint64_t *co
 		memcpy(bare[i], paths[i], len);
 		bare[i][len] = 0;
 	}
-	seg_sort_paths = (const char *const *)bare;
-	qsort(order, n, sizeof(*order), cmp_segwise);
+	char **keys = xcalloc(n ? n : 1, sizeof(*keys));
+	for (size_t i = 0; i < n; i++) {
+		keys[i] = xstrdup(bare[i]);
+		for (char *q = keys[i]; *q; q++)
+			*q = *q == '/' ? '\x01' : *q == '\x01' ? '\x02' : *q;
+	}
+	seg_sort_keys = (const char *const *)keys;
+	sort_items(order, n, sizeof(*order), cmp_segwise);
+	for (size_t i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
 	for (size_t oi = 0; oi < n; oi++) {
 		size_t i = order[oi];
 		const char *p = bare[i];
@@ -617,7 +643,7 @@ size_t synth_paths(struct arena *a, const char *const *paths, const uint64_t *co
 	generalise(a, root, min_support);
 	struct emitctx e = {a, NULL, 0, 0, method};
 	/* the root's children are first segments: their text has no leading slash */
-	qsort(root->kids, root->nkids, sizeof(*root->kids), cmp_node);
+	sort_items(root->kids, root->nkids, sizeof(*root->kids), cmp_node);
 	for (size_t i = 0; i < root->nkids; i++)
 		emit_rules(&e, root->kids[i], node_regex(a, root->kids[i]), !root->kids[i]->seg);
 	/* every observed path must match a rule (PCRE2, anchored both ends); a path that does not
@@ -630,12 +656,10 @@ size_t synth_paths(struct arena *a, const char *const *paths, const uint64_t *co
 		PCRE2_SIZE off;
 		code[k] = pcre2_compile((PCRE2_SPTR)e.v[k].path, PCRE2_ZERO_TERMINATED,
 					PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF, &err, &off, NULL);
-		if (code[k])
-			pcre2_jit_compile(code[k], PCRE2_JIT_COMPLETE);
 	}
 	size_t hint = 0;
 	for (size_t i = 0; i < n; i++) {
-		char *subject = representative(paths[i]);
+		char *subject = path_concrete(paths[i]);
 		size_t len = strlen(subject);
 		if (query[i] && len >= 7)
 			subject[len - 7] = 0;
@@ -978,6 +1002,10 @@ static void collect(struct sctx *x)
 			skip(s, e, skip_reason(e));
 			continue;
 		}
+		if (!e->k.port) {
+			skip(s, e, "port 0, which no policy can name");
+			continue;
+		}
 		if (c.cls == PC_CLUSTER || sv.cls == PC_CLUSTER) {
 			skip(s, e, "an address inside a pod CIDR that no pod of the inventory has "
 				   "(is the inventory older than the capture?)");
@@ -1082,7 +1110,7 @@ static void http_rules(struct sctx *x, struct entry *en)
 				ptrvec_push(&methods, (void *)r->method);
 		}
 	}
-	qsort(methods.v, methods.n, sizeof(void *), cmp_str);
+	sort_items(methods.v, methods.n, sizeof(void *), cmp_str);
 	struct shttp *all = NULL;
 	size_t nall = 0;
 	for (size_t m = 0; m < methods.n; m++) {
@@ -1157,6 +1185,11 @@ static void dns_rules(struct sctx *x, struct entry *en)
 			ptrvec_free(&names);
 			return;
 		}
+		if (e->l7 & L7F_ODDNAME) {
+			en->port.l7_note = "a name no DNS rule can write was asked, so no DNS rule";
+			ptrvec_free(&names);
+			return;
+		}
 		if (e->dns.dropped) {
 			en->port.l7_note = "too many distinct names to list, so no DNS rule";
 			ptrvec_free(&names);
@@ -1177,7 +1210,7 @@ static void dns_rules(struct sctx *x, struct entry *en)
 		ptrvec_free(&names);
 		return;
 	}
-	qsort(names.v, names.n, sizeof(void *), cmp_str);
+	sort_items(names.v, names.n, sizeof(void *), cmp_str);
 	en->port.dns = arena_alloc(x->a, names.n * sizeof(char *));
 	memcpy(en->port.dns, names.v, names.n * sizeof(char *));
 	en->port.ndns = names.n;
@@ -1352,7 +1385,7 @@ static void build_direction(struct sctx *x, struct spolicy *pol, struct fact *f,
 		}
 		i = j;
 	}
-	qsort(pg, npg, sizeof(*pg), cmp_pg);
+	sort_items(pg, npg, sizeof(*pg), cmp_pg);
 	/* rules: peers of one kind with the same signature */
 	struct selem *el = NULL;
 	size_t nel = 0;
@@ -1426,7 +1459,7 @@ int synth_run(struct synth *s, struct learner *L, const struct attr *attr)
 	s->attr = attr;
 	x.existing = s->existing;
 	collect(&x);
-	qsort(x.f, x.nf, sizeof(*x.f), cmp_fact);
+	sort_items(x.f, x.nf, sizeof(*x.f), cmp_fact);
 	/* the explicitly wanted workloads get a policy even when nothing was seen */
 	for (size_t i = 0; i < L->o->want.n; i++) {
 		const char *w = L->o->want.v[i];
@@ -1451,7 +1484,7 @@ int synth_run(struct synth *s, struct learner *L, const struct attr *attr)
 		if (wi && wi->npods && !have)
 			ptrvec_push(&keys, (void *)wi->key);
 	}
-	qsort(keys.v, keys.n, sizeof(void *), cmp_str);
+	sort_items(keys.v, keys.n, sizeof(void *), cmp_str);
 	s->pol = xcalloc(keys.n ? keys.n : 1, sizeof(*s->pol));
 	for (size_t k = 0; k < keys.n; k++) {
 		struct wlinfo *w = wlinfo(&x, keys.v[k]);

@@ -122,9 +122,15 @@ check "... and says so" grep -q "truncated\|rest of the file" "$WORK/cut.err"
 head -c 10 "$FIXTURE" >"$WORK/header.pcap"
 learn "$WORK/header.pcap" -o "$WORK/hdr" -q --no-check 2>/dev/null
 check "a capture shorter than its header: exit 2" [ $? -eq 2 ]
-head -c 4096 /dev/urandom >"$WORK/noise.bin"
+python3 -c "
+import random, sys
+r = random.Random(7)
+sys.stdout.buffer.write(bytes(r.randrange(256) for _ in range(4096)))" >"$WORK/noise.bin"
 learn "$WORK/noise.bin" -o "$WORK/noise" -q --no-check 2>/dev/null
 check "not a capture at all: exit 2" [ $? -eq 2 ]
+printf '{"not": "a flow"}\n{broken\n' >"$WORK/notflows.json"
+learn "$WORK/notflows.json" -o "$WORK/notflows" -q --no-check 2>/dev/null
+check "JSON lines without one flow record: exit 2" [ $? -eq 2 ]
 python3 - "$FIXTURE" "$WORK/huge.pcap" <<-'EOF'
 	import struct, sys
 	data = open(sys.argv[1], 'rb').read()

@@ -618,6 +618,16 @@ static void test_dns_causality(void)
 	done();
 }
 
+static void test_dns_writable(void)
+{
+	CU_ASSERT_TRUE(dns_name_writable("api.partner.example"));
+	CU_ASSERT_TRUE(dns_name_writable("_srv._tcp.x-y.example"));
+	CU_ASSERT_FALSE(dns_name_writable("a|b.example"));
+	CU_ASSERT_FALSE(dns_name_writable("a..b"));
+	CU_ASSERT_FALSE(dns_name_writable(".a"));
+	CU_ASSERT_FALSE(dns_name_writable(""));
+}
+
 static void test_dns_pattern(void)
 {
 	CU_ASSERT_TRUE(dns_pattern_matches("*", "anything.at.all"));
@@ -1032,6 +1042,7 @@ int main(void)
 		{"DNS parsing", test_dns_parse},
 		{"DNS answers lead to connections", test_dns_causality},
 		{"DNS matchPattern", test_dns_pattern},
+		{"DNS names a policy can hold", test_dns_writable},
 		{"TLS server name", test_tls_sni},
 		{"link layers", test_link_layers},
 		{"VXLAN and Geneve", test_tunnels},
