@@ -28,50 +28,50 @@
 
 int do_learn(int argc, char **argv);
 #define LEARN_USAGE                                                                                \
-	"usage: polc learn -i INVENTORY [--for NS/WORKLOAD|NS]... [CAPTURE]... -o DIR\n"         \
-	"                  [-i IFACE]... [--duration S] [--count N] [--filter EXPR]\n"          \
-	"                  [--existing DIR] [--l4-only] [--json] [--graph FILE.dot] ...\n"       \
+	"usage: polc learn -i INVENTORY [--for NS/WORKLOAD|NS]... [CAPTURE]... -o DIR\n"           \
+	"                  [-i IFACE]... [--duration S] [--count N] [--filter EXPR]\n"             \
+	"                  [--existing DIR] [--l4-only] [--json] [--graph FILE.dot] ...\n"         \
 	"\n"                                                                                       \
-	"Learns least-privilege CiliumNetworkPolicies from traffic: one policy per workload,\n"     \
+	"Learns least-privilege CiliumNetworkPolicies from traffic: one policy per workload,\n"    \
 	"with exact peers, ports and L7 rules, then replays every observed flow through polc's\n"  \
 	"policy engine to prove the policies admit it, and reports what they admit beyond it.\n"   \
 	"\n"                                                                                       \
 	"Inputs:\n"                                                                                \
 	"  CAPTURE              pcap or pcapng files, Hubble flows (hubble observe -o json) or\n"  \
-	"                       polc observe --json lines\n"                                      \
+	"                       polc observe --json lines\n"                                       \
 	"  -i, --inventory FILE kubectl get pods,namespaces,nodes,services,endpointslices -A\n"    \
-	"                       -o yaml; -i also takes a network interface: live capture\n"       \
+	"                       -o yaml; -i also takes a network interface: live capture\n"        \
 	"      --interface IF   live capture on IF (repeatable); Ctrl-C ends it, and still writes\n" \
-	"      --duration S     stop a live capture after S seconds\n"                            \
-	"      --count N        stop after N packets\n"                                           \
+	"      --duration S     stop a live capture after S seconds\n"                             \
+	"      --count N        stop after N packets\n"                                            \
 	"      --filter EXPR    a pcap filter for captures and interfaces\n"                       \
-	"      --write-pcap F   also save what was captured (live or read) to F\n"                \
+	"      --write-pcap F   also save what was captured (live or read) to F\n"                 \
 	"      --for WHAT       ns/workload or ns to write policies for (repeatable; default all)\n" \
 	"\n"                                                                                       \
 	"Output:\n"                                                                                \
 	"  -o, --output DIR     where the policies go (DIR/<namespace>_<workload>.yaml)\n"         \
 	"      --l4-only        no L7 rules; world peers by address (toCIDRSet), not toFQDNs:\n"   \
-	"                       what polc's own datapath (no L7 proxy) can enforce\n"             \
-	"      --existing DIR   policies already in force: add only what they miss, and print\n"  \
-	"                       the difference (polc diff)\n"                                     \
-	"      --test-file F    the generated polc test file (default DIR.test.yaml)\n"           \
-	"      --graph F.dot    the learned graph (and F.svg when graphviz is installed)\n"       \
-	"  -j, --json           the report as JSON on stdout\n"                                   \
-	"      --no-check       skip the self-check and the test file\n"                          \
-	"      --dump-edges F   every learned edge with its L7 evidence, sorted (- for stdout)\n"          \
-	"      --libpcap-reader read classic pcap files through libpcap, not in place (mmap)\n"                          \
-	"  -q, --quiet          no progress, no table\n"                                          \
+	"                       what polc's own datapath (no L7 proxy) can enforce\n"              \
+	"      --existing DIR   policies already in force: add only what they miss, and print\n"   \
+	"                       the difference (polc diff)\n"                                      \
+	"      --test-file F    the generated polc test file (default DIR.test.yaml)\n"            \
+	"      --graph F.dot    the learned graph (and F.svg when graphviz is installed)\n"        \
+	"  -j, --json           the report as JSON on stdout\n"                                    \
+	"      --no-check       skip the self-check and the test file\n"                           \
+	"      --dump-edges F   every learned edge with its L7 evidence, sorted (- for stdout)\n"  \
+	"      --libpcap-reader read classic pcap files through libpcap, not in place (mmap)\n"    \
+	"  -q, --quiet          no progress, no table\n"                                           \
 	"\n"                                                                                       \
 	"Learning:\n"                                                                              \
-	"      --min-support N  distinct values before a path segment becomes a regex (3)\n"      \
-	"      --cidr-prefix N  widest IPv4 prefix world addresses may aggregate to (32: none)\n" \
+	"      --min-support N  distinct values before a path segment becomes a regex (3)\n"       \
+	"      --cidr-prefix N  widest IPv4 prefix world addresses may aggregate to (32: none)\n"  \
 	"      --cidr6-prefix N the same for IPv6 (128)\n"                                         \
-	"      --cidr-min N     addresses in a prefix before it is aggregated (4)\n"              \
-	"      --one-way-udp    learn UDP flows that got no reply (statsd, syslog)\n"             \
-	"      --max-conns N    open connections held at once (262144; about 200 bytes each)\n"   \
-	"      --max-edges N    distinct client/server/port combinations (1000000)\n"             \
-	"      --max-l7-memory B  parser buffers, all connections together (67108864)\n"          \
-	"      --tcp-timeout S, --udp-timeout S  idle time that ends a connection (120, 30)\n"   \
+	"      --cidr-min N     addresses in a prefix before it is aggregated (4)\n"               \
+	"      --one-way-udp    learn UDP flows that got no reply (statsd, syslog)\n"              \
+	"      --max-conns N    open connections held at once (262144; about 200 bytes each)\n"    \
+	"      --max-edges N    distinct client/server/port combinations (1000000)\n"              \
+	"      --max-l7-memory B  parser buffers, all connections together (67108864)\n"           \
+	"      --tcp-timeout S, --udp-timeout S  idle time that ends a connection (120, 30)\n"     \
 	"\n"                                                                                       \
 	"Exit status: 0 written and every observed flow admitted, 1 the self-check found a flow\n" \
 	"the policies deny (a bug: it is listed), 2 usage or input error."
