@@ -192,8 +192,13 @@ static int parse_compile(int argc, char **argv, struct session *s, struct cluste
 			a->o.generation = v;
 			break;
 		case OPT_MAX_ENTRIES:
-			if (parse_u64("compile", "--max-entries", optarg, 1u << 24, &v) < 0 || !v)
+			if (parse_u64("compile", "--max-entries", optarg, 1u << 24, &v) < 0)
 				return -1;
+			if (!v) {
+				fprintf(stderr, "polc compile: --max-entries wants a number from 1 to "
+						"%u, got '%s'\n", 1u << 24, optarg);
+				return -1;
+			}
 			a->o.max_per_endpoint = (uint32_t)v;
 			break;
 		case OPT_AUDIT:

@@ -63,6 +63,8 @@ static bool silenced(const struct diag_sink *d, enum rule_id r)
 	return d->disabled[r] || (d->object_disabled && d->object_disabled[r]);
 }
 
+/* Lines longer than this are not quoted: a minified 4 MB line would drown the message. */
+#define MAX_QUOTED_LINE 400
 static const char *source_line(const struct source *s, int line, size_t *len);
 
 static void push(struct diag_sink *d, enum rule_id r, const struct source *src, const char *path,
@@ -88,7 +90,7 @@ static void push(struct diag_sink *d, enum rule_id r, const struct source *src, 
 	g->hint = hint ? xstrdup(hint) : NULL;
 	size_t len;
 	const char *text = source_line(src, line, &len);
-	g->line_text = text && len < 400 ? strndup(text, len) : NULL;
+	g->line_text = text && len < MAX_QUOTED_LINE ? strndup(text, len) : NULL;
 	g->src = NULL;
 	d->counts[g->severity]++;
 }
@@ -140,6 +142,8 @@ void diag_sort(struct diag_sink *d)
 
 /* ---- text */
 
+/* The text of a 1-based line and its length, capped at MAX_QUOTED_LINE so that a million
+ * diagnostics on one long line do not each scan it to its end. */
 static const char *source_line(const struct source *s, int line, size_t *len)
 {
 	if (!s || !s->text || line < 1)
@@ -151,9 +155,10 @@ static const char *source_line(const struct source *s, int line, size_t *len)
 			return NULL;
 		p = nl + 1;
 	}
-	const char *nl = memchr(p, '\n', (size_t)(end - p));
-	*len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-	if (*len && p[*len - 1] == '\r')
+	size_t room = (size_t)(end - p) < MAX_QUOTED_LINE ? (size_t)(end - p) : MAX_QUOTED_LINE;
+	const char *nl = memchr(p, '\n', room);
+	*len = nl ? (size_t)(nl - p) : room;
+	if (*len && *len < MAX_QUOTED_LINE && p[*len - 1] == '\r')
 		(*len)--;
 	return p;
 }

@@ -3,6 +3,7 @@
  * with each pod's Cilium identity label set. */
 #include "polc.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -315,6 +316,48 @@ static bool is_kind(const struct node *obj, const char *kind)
 	return k && !strcmp(k, kind);
 }
 
+/* An address the compiler would put in the ipcache must be one: a bad one is an input error at
+ * its place in the inventory, not an image that fails its own verification later. */
+static bool is_address(const char *text)
+{
+	unsigned char buf[16];
+	return inet_pton(AF_INET, text, buf) == 1 || inet_pton(AF_INET6, text, buf) == 1;
+}
+
+static int check_address(const struct node *at, const char *what, struct diag_sink *d)
+{
+	const char *text = at && at->kind == NODE_SCALAR && !node_is_null(at) ? at->str : NULL;
+	if (!text || is_address(text))
+		return 0;
+	diag_at(d, R_SCHEMA_PATTERN, at, "an IPv4 address such as 10.0.1.5 or an IPv6 address",
+		"%s \"%s\" is not an IP address", what, text);
+	return -1;
+}
+
+static int check_addresses(const struct ptrvec *objs, struct diag_sink *d)
+{
+	int rc = 0;
+	for (size_t i = 0; i < objs->n; i++) {
+		const struct node *status = node_get(objs->v[i], "status");
+		if (is_kind(objs->v[i], "Pod")) {
+			const struct node *ips = node_get(status, "podIPs");
+			for (size_t k = 0; ips && ips->kind == NODE_SEQ && k < ips->n; k++)
+				rc |= check_address(node_get(ips->vals[k], "ip"), "podIPs[].ip", d);
+			rc |= check_address(node_get(status, "podIP"), "podIP", d);
+			rc |= check_address(node_get(status, "hostIP"), "hostIP", d);
+		} else if (is_kind(objs->v[i], "Node")) {
+			const struct node *addrs = node_get(status, "addresses");
+			for (size_t k = 0; addrs && addrs->kind == NODE_SEQ && k < addrs->n; k++) {
+				const char *type = str(addrs->vals[k], "type");
+				if (type && (!strcmp(type, "InternalIP") || !strcmp(type, "ExternalIP")))
+					rc |= check_address(node_get(addrs->vals[k], "address"),
+							    "a node address", d);
+			}
+		}
+	}
+	return rc;
+}
+
 struct inventory *inventory_load(const char *const *paths, size_t npaths,
 				 const struct reader_limits *lim, struct diag_sink *d)
 {
@@ -328,6 +371,8 @@ struct inventory *inventory_load(const char *const *paths, size_t npaths,
 		o.limits.max_document_bytes = o.limits.max_input_bytes;
 	int rc = corpus_load(objects, &o, s, paths, npaths, d);
 	schema_free(s);
+	if (rc >= 0 && check_addresses(&objects->other, d) < 0)
+		rc = -1;
 	if (rc < 0) {
 		corpus_free(objects);
 		free(objects);

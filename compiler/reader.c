@@ -161,7 +161,9 @@ static int cmp_keys(const void *a, const void *b)
 	return x->line != y->line ? x->line - y->line : x->col - y->col;
 }
 
-/* Duplicate keys silently drop data in most YAML loaders; we refuse them. O(n log n). */
+/* Duplicate keys silently drop data in most YAML loaders; we refuse them. O(n log n), and one
+ * diagnostic per repeated key however often it repeats, so a hostile mapping with a key
+ * 100,000 times costs one message, not 100,000. */
 static bool check_duplicate_keys(struct reader *r, struct node *map)
 {
 	if (map->n < 2)
@@ -170,15 +172,26 @@ static bool check_duplicate_keys(struct reader *r, struct node *map)
 	memcpy(sorted, map->keys, map->n * sizeof(*sorted));
 	sort_items(sorted, map->n, sizeof(*sorted), cmp_keys);
 	bool ok = true;
-	for (size_t i = 1; i < map->n; i++) {
-		struct node *a = sorted[i - 1], *b = sorted[i];
-		if (a->len == b->len && memcmp(a->str, b->str, a->len) == 0) {
-			char hint[96];
-			snprintf(hint, sizeof hint, "the first \"%s\" is at line %d; keep one", a->str,
-				 a->line);
-			diag_at(r->d, R_YAML_DUPLICATE_KEY, b, hint, "duplicate key \"%s\"", b->str);
+	for (size_t i = 0; i < map->n;) {
+		size_t run = 1;
+		while (i + run < map->n && sorted[i]->len == sorted[i + run]->len &&
+		       memcmp(sorted[i]->str, sorted[i + run]->str, sorted[i]->len) == 0)
+			run++;
+		if (run > 1) {
+			struct node *first = sorted[i], *again = sorted[i + 1];
+			char hint[128];
+			snprintf(hint, sizeof hint, "the first \"%.40s\" is at line %d; keep one",
+				 first->str, first->line);
+			if (run > 2)
+				diag_at(r->d, R_YAML_DUPLICATE_KEY, again, hint,
+					"duplicate key \"%s\" (%zu times in this mapping)", again->str,
+					run);
+			else
+				diag_at(r->d, R_YAML_DUPLICATE_KEY, again, hint,
+					"duplicate key \"%s\"", again->str);
 			ok = false;
 		}
+		i += run;
 	}
 	free(sorted);
 	return ok;

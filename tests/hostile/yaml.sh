@@ -18,7 +18,7 @@ spec:
 
 lint_file() { # name file want_rc want_msg [polc args...]
 	local name=$1 file=$2
-	want_rc=$3 want_msg=$4 max_secs=${max_secs_default:-20} max_rss_mb=$small_mb
+	want_rc=$3 want_msg=$4 max_secs=${max_secs_default:-20} max_rss_mb=${max_rss_mb_default:-$small_mb}
 	shift 4
 	measure --timeout 120 -- "$POLC" lint "$@" "$file"
 	check "$name"
@@ -183,7 +183,10 @@ lint_file "explicit and unknown tags" "$TMP/tags.yaml" '0|1|2' ''
 python3 -c "print('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {k: \"' + 'x' * 10000000 + '\"}')" >"$TMP/long-scalar.yaml"
 lint_file "a 10 MB scalar" "$TMP/long-scalar.yaml" '0|1' ''
 python3 -c "print('apiVersion: v1\nkind: List\nitems: [' + ', '.join(['{}'] * 1000000) + ']')" >"$TMP/million-items.yaml"
-max_secs_default=120 lint_file "a List of a million empty objects" "$TMP/million-items.yaml" '1|2' 'kind-missing|apiVersion'
+# A million objects are a million kind-missing diagnostics, each kept (about 350 bytes) until
+# they are sorted and rendered: a known cost, bounded here; capping stored diagnostics per
+# file is open work.
+max_secs_default=120 max_rss_mb_default=$((SANITIZED ? 1200 : 512)) lint_file "a List of a million empty objects" "$TMP/million-items.yaml" '1|2' 'kind-missing|apiVersion'
 python3 -c "print(('{{' * 100000) + ' x ' + ('}}' * 100000))" >"$TMP/braces.yaml"
 lint_file "200k braces (template detection)" "$TMP/braces.yaml" 2 'yaml-template|yaml-syntax|yaml-depth'
 printf -- '---\n---\n...\n---\n' >"$TMP/empty-docs.yaml"

@@ -242,15 +242,15 @@ static void test_duplicate_keys(void)
 	CU_ASSERT_TRUE(contains(p.d.v[0].hint, "line 2"));
 	parsed_free(&p);
 
-	/* three times: each repeat is reported */
-	parse(&p, "a: 1\na: 2\na: 3\n");
+	/* three times: one message at the first repeat, with the count, so that a key repeated
+	 * 100,000 times is one message and not 100,000 */
+	parse(&p, "a: 1\na: 2\nb: 0\na: 3\n");
 	CU_ASSERT_EQUAL(p.rc, -1);
-	CU_ASSERT_EQUAL(count_rule(&p.d, R_YAML_DUPLICATE_KEY), 2);
-	CU_ASSERT_EQUAL_FATAL(p.d.n, 2);
-	diag_sort(&p.d);
+	CU_ASSERT_EQUAL_FATAL(p.d.n, 1);
+	CU_ASSERT_EQUAL(count_rule(&p.d, R_YAML_DUPLICATE_KEY), 1);
 	CU_ASSERT_EQUAL(p.d.v[0].line, 2);
 	CU_ASSERT_TRUE(contains(p.d.v[0].hint, "line 1"));
-	CU_ASSERT_EQUAL(p.d.v[1].line, 3);
+	CU_ASSERT_TRUE(contains(p.d.v[0].message, "3 times"));
 	parsed_free(&p);
 
 	/* the same key in two different maps is fine; so are keys that only share a prefix */
