@@ -114,8 +114,9 @@ static int map_sections(struct reader_ctx *r)
 			    s->type, s->entry_size, i + 1, ENTRY_SIZE[i + 1]);
 			return -1;
 		}
-		if (s->offset % 8 || s->offset < prev_end || s->count > data_end ||
-		    s->offset + s->count * s->entry_size > data_end) {
+		/* in this order, so that no sum can wrap around */
+		if (s->offset % 8 || s->offset < prev_end || s->offset > data_end ||
+		    s->count > data_end || s->count * s->entry_size > data_end - s->offset) {
 			bad(r, NULL, "section %u (offset %llu, %llu entries) lies outside the file or overlaps",
 			    s->type, (unsigned long long)s->offset, (unsigned long long)s->count);
 			return -1;
@@ -253,7 +254,10 @@ static void check_entry(struct reader_ctx *r, size_t i)
 	const struct polc_policy_entry *e = &img->entries[i];
 	uint32_t plen = e->key.prefixlen;
 	uint16_t port = __builtin_bswap16(e->key.dport);
-	int port_bits = plen > POLC_POLICY_STATIC_PREFIX + 8 ? (int)plen - POLC_POLICY_STATIC_PREFIX - 8 : 0;
+	/* Only a valid prefix has a port mask; a hostile prefixlen must not reach the shift. */
+	uint32_t port_bits = valid_prefix(plen) && plen > POLC_POLICY_STATIC_PREFIX + 8
+				 ? plen - POLC_POLICY_STATIC_PREFIX - 8
+				 : 0;
 	uint16_t mask = port_bits ? (uint16_t)(0xFFFFu << (16 - port_bits)) : 0;
 	bool deny = e->value.flags & POLC_POLICY_F_DENY;
 	if (i && memcmp(&e->key, &img->entries[i - 1].key, sizeof e->key) <= 0 &&

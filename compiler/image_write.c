@@ -430,7 +430,8 @@ static int build_policy(struct builder *b, struct compile_stats *st)
 			mapstate_free(&ms);
 		}
 		/* Normalize this endpoint's entries now, to count exactly what it needs. */
-		struct wentries mine = {b->entries.v + before, b->entries.n - before, 0};
+		struct wentries mine = {b->entries.v ? b->entries.v + before : NULL,
+					b->entries.n - before, 0};
 		normalize(&mine);
 		b->entries.n = before + mine.n;
 		if (mine.n > b->o->max_per_endpoint)

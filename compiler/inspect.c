@@ -23,22 +23,7 @@ static const char *identity_labels(const struct image *img, uint32_t id)
 
 static const char *proto_text(uint8_t p)
 {
-	switch (p) {
-	case 0:
-		return "ANY";
-	case 1:
-		return "ICMP";
-	case 6:
-		return "TCP";
-	case 17:
-		return "UDP";
-	case 58:
-		return "ICMPv6";
-	case 132:
-		return "SCTP";
-	default:
-		return "?";
-	}
+	return ip_proto_name(p) ? ip_proto_name(p) : "?";
 }
 
 /* "80/TCP", "8080-8095/TCP", "TCP", "ANY" */

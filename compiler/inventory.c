@@ -77,6 +77,11 @@ static void read_pod(struct arena *a, const struct node *obj, struct pod *p)
 		p->ips[0] = str(status, "podIP");
 		p->nips = 1;
 	}
+	/* A pod that has finished (a completed Job) keeps its podIP in the API, but Cilium has
+	 * removed its endpoint and ipcache entries, and the address may already be a new pod's. */
+	const char *phase = str(status, "phase");
+	if (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")))
+		p->nips = 0;
 	const struct node *owners = node_get(meta, "ownerReferences");
 	if (owners && owners->kind == NODE_SEQ && owners->n) {
 		p->owner_kind = str(owners->vals[0], "kind");
@@ -358,6 +363,73 @@ static int check_addresses(const struct ptrvec *objs, struct diag_sink *d)
 	return rc;
 }
 
+/* One address, one endpoint: two running pods with the same address (or one listing it
+ * twice) leave Cilium's ipcache to whichever came last, so the inventory is refused. */
+struct pod_address {
+	struct prefix ip;
+	const struct pod *pod;
+};
+
+static int cmp_pod_address(const void *a, const void *b)
+{
+	const struct pod_address *x = a, *y = b;
+	if (x->ip.family != y->ip.family)
+		return x->ip.family - y->ip.family;
+	int c = memcmp(x->ip.addr, y->ip.addr, 16);
+	if (c)
+		return c;
+	return x->pod->at->line != y->pod->at->line ? x->pod->at->line - y->pod->at->line
+						    : strcmp(x->pod->name, y->pod->name);
+}
+
+static int check_unique_addresses(const struct inventory *inv, struct diag_sink *d)
+{
+	size_t n = 0, total = 0;
+	for (size_t i = 0; i < inv->npods; i++)
+		total += inv->pods[i].nips;
+	struct pod_address *v = xcalloc(total ? total : 1, sizeof(*v));
+	for (size_t i = 0; i < inv->npods; i++) {
+		const struct pod *p = &inv->pods[i];
+		for (size_t k = 0; !p->host_network && p->at && k < p->nips; k++)
+			if (parse_prefix(p->ips[k], &v[n].ip, true) == 0)
+				v[n++].pod = p;
+	}
+	sort_items(v, n, sizeof(*v), cmp_pod_address);
+	struct ptrvec reported = {0}; /* one message per pod, not per address */
+	for (size_t i = 1; i < n; i++) {
+		if (v[i].ip.family != v[i - 1].ip.family ||
+		    memcmp(v[i].ip.addr, v[i - 1].ip.addr, 16))
+			continue;
+		const struct pod *a = v[i - 1].pod, *b = v[i].pod;
+		bool seen = false;
+		for (size_t k = 0; k < reported.n && !seen; k++)
+			seen = reported.v[k] == b;
+		if (seen)
+			continue;
+		ptrvec_push(&reported, (void *)b);
+		char where[64] = "";
+		if (a->at->src == b->at->src && a != b)
+			snprintf(where, sizeof where, " (line %d)", a->at->line);
+		if (a == b)
+			diag_at(d, R_INVENTORY_CONFLICT, b->at, "list each address once",
+				"pod %s/%s lists one address twice", b->namespace, b->name);
+		else if (!strcmp(a->namespace, b->namespace) && !strcmp(a->name, b->name))
+			diag_at(d, R_INVENTORY_CONFLICT, b->at, "keep one copy of each object",
+				"pod %s/%s appears twice in the inventory%s", b->namespace, b->name,
+				where);
+		else
+			diag_at(d, R_INVENTORY_CONFLICT, b->at,
+				"take the inventory in one kubectl get: each running pod has its "
+				"own addresses",
+				"pod %s/%s has an address of pod %s/%s%s", b->namespace, b->name,
+				a->namespace, a->name, where);
+	}
+	int rc = reported.n ? -1 : 0;
+	ptrvec_free(&reported);
+	free(v);
+	return rc;
+}
+
 struct inventory *inventory_load(const char *const *paths, size_t npaths,
 				 const struct reader_limits *lim, struct diag_sink *d)
 {
@@ -378,7 +450,12 @@ struct inventory *inventory_load(const char *const *paths, size_t npaths,
 		free(objects);
 		return NULL;
 	}
-	return inventory_build(objects);
+	struct inventory *inv = inventory_build(objects);
+	if (check_unique_addresses(inv, d) < 0) {
+		inventory_free(inv);
+		return NULL;
+	}
+	return inv;
 }
 
 struct inventory *inventory_build(struct corpus *objects)

@@ -271,17 +271,15 @@ int trace_flow(const struct session *s, const char *from, const char *to, const 
 
 /* ---------------------------------------------------------------- output */
 
-static const char *proto_name(uint8_t p)
-{
-	return p == 6 ? "TCP" : p == 17 ? "UDP" : p == 132 ? "SCTP" : p == 1 ? "ICMP" : "ICMPv6";
-}
-
 void format_port(uint8_t proto, uint16_t port, char *buf, size_t size)
 {
-	if (proto == 1 || proto == 58)
-		snprintf(buf, size, "%s/%u", proto_name(proto), port);
+	const char *name = ip_proto_name(proto);
+	if (!name || !proto)
+		snprintf(buf, size, "IP protocol %u", proto);
+	else if (proto == 1 || proto == 58)
+		snprintf(buf, size, "%s/%u", name, port);
 	else
-		snprintf(buf, size, "%u/%s", port, proto_name(proto));
+		snprintf(buf, size, "%u/%s", port, name);
 }
 
 static const char *reason_text(enum reason r)

@@ -244,3 +244,63 @@ bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 	*out = v;
 	return true;
 }
+
+size_t utf8_sequence(const unsigned char *s, size_t avail)
+{
+	if (!avail)
+		return 0;
+	unsigned c = s[0];
+	size_t n = c < 0x80		    ? 1
+		   : c >= 0xc2 && c <= 0xdf ? 2
+		   : (c & 0xf0) == 0xe0	    ? 3
+		   : c >= 0xf0 && c <= 0xf4 ? 4
+					    : 0;
+	if (!n || n > avail)
+		return 0;
+	uint32_t cp = n == 1 ? c : c & (0x7f >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
+	if (cp < least[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+bool utf8_printable(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t left = strlen(s);
+	while (left) {
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+		size_t n = utf8_sequence(p, left);
+		if (!n)
+			return false;
+		p += n;
+		left -= n;
+	}
+	return true;
+}
+
+const char *ip_proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case 0:
+		return "ANY";
+	case 1:
+		return "ICMP";
+	case 6:
+		return "TCP";
+	case 17:
+		return "UDP";
+	case 58:
+		return "ICMPv6";
+	case 132:
+		return "SCTP";
+	default:
+		return NULL;
+	}
+}

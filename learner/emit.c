@@ -43,7 +43,9 @@ static int write_sb(void *data, unsigned char *buf, size_t size)
 
 static void emit(struct em *m)
 {
-	if (!m->failed && !yaml_emitter_emit(&m->e, &m->ev))
+	if (m->failed) /* the emitter takes events it is given; this one it was not */
+		yaml_event_delete(&m->ev);
+	else if (!yaml_emitter_emit(&m->e, &m->ev))
 		m->failed = true;
 }
 
@@ -74,6 +76,14 @@ static bool needs_quotes(const char *s)
 
 static void str(struct em *m, const char *s)
 {
+	/* libyaml's emitter does not check its input: bytes that are not UTF-8 make it loop.
+	 * The learner keeps such strings out of policies; this is the last guard. */
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t left = strlen(s), n; left; p += n, left -= n)
+		if (!(n = utf8_sequence(p, left))) {
+			m->failed = true;
+			return;
+		}
 	yaml_scalar_event_initialize(&m->ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 1,
 				     needs_quotes(s) ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
 						     : YAML_ANY_SCALAR_STYLE);
@@ -121,9 +131,10 @@ static void seq_close(struct em *m)
 
 /* ---------------------------------------------------------------- policy text */
 
+/* Only TCP, UDP, SCTP, ICMP and ICMPv6 reach a policy (synth.c skips other protocols). */
 static const char *proto_name(uint8_t p)
 {
-	return p == 6 ? "TCP" : p == 17 ? "UDP" : p == 132 ? "SCTP" : p == 1 ? "ICMP" : "ICMPv6";
+	return ip_proto_name(p) ? ip_proto_name(p) : "ANY";
 }
 
 static void labels(struct em *m, const struct kv *v, size_t n)
@@ -443,7 +454,8 @@ int emit_policy(const struct synth *s, const struct spolicy *p, enum emit_mode m
 	yaml_emitter_flush(&m.e);
 	bool failed = m.failed;
 	if (failed)
-		fprintf(stderr, "polc learn: YAML emitter: %s\n", m.e.problem ? m.e.problem : "error");
+		fprintf(stderr, "polc learn: YAML emitter: %s\n",
+			m.e.problem ? m.e.problem : "a string that is not valid UTF-8");
 	yaml_emitter_delete(&m.e);
 	return failed ? -1 : 0;
 }

@@ -306,6 +306,11 @@ void reqtab_add(struct learner *L, struct reqtab *t, const char *method, const c
 {
 	if (!method || !path)
 		return;
+	if (!utf8_printable(method) || !utf8_printable(path)) {
+		/* network bytes no policy text can hold: the port gets no HTTP rule */
+		t->unwritable++;
+		return;
+	}
 	if (!t->cap)
 		req_grow(t);
 	bool found = false;

@@ -217,7 +217,8 @@ uint32_t dnstcp_feed(struct l7_dnstcp *t, struct l7_sink *s, const struct ip *cl
 		d->buf = xrealloc(d->buf, ncap);
 		d->cap = ncap;
 	}
-	memcpy(d->buf + d->len, p, n);
+	if (n) /* an empty segment may come with no buffer at all */
+		memcpy(d->buf + d->len, p, n);
 	d->len += (uint32_t)n;
 	while (d->len >= 2) {
 		uint32_t ml = be16(d->buf);

@@ -602,7 +602,8 @@ static uint32_t frame_done(struct l7_h2 *h, struct l7_sink *s, int dir)
 			d->dead = true;
 			return L7F_INCOMPLETE;
 		}
-		memcpy(d->block + d->blen, p, n);
+		if (n) /* no block is allocated before its first byte */
+			memcpy(d->block + d->blen, p, n);
 		d->blen += n;
 		if (d->flags & 0x04) { /* END_HEADERS */
 			d->in_block = false;
@@ -660,7 +661,7 @@ uint32_t h2_feed(struct l7_h2 *h, struct l7_sink *s, int dir, const uint8_t *p, 
 			}
 		}
 		size_t k = d->remain < n ? d->remain : n;
-		if (d->type == 1 || d->type == 9) {
+		if (k && (d->type == 1 || d->type == 9)) {
 			memcpy(d->frame + d->flen, p, k);
 			d->flen += (uint32_t)k;
 		}

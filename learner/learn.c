@@ -276,6 +276,18 @@ static double jnum(const struct jv *o, const char *key, double dflt)
 	return v && v->t == J_NUM ? v->num : dflt;
 }
 
+/* A whole number in [0, max], or dflt: a record's 1e400, -1 or 70000 is no port, and casting
+ * such a double to an integer type is undefined behaviour. */
+static uint64_t juint(const struct jv *o, const char *key, double max, uint64_t dflt)
+{
+	const struct jv *v = jget(o, key);
+	if (!v || v->t != J_NUM || !(v->num >= 0 && v->num <= max)) /* NaN fails too */
+		return dflt;
+	if (v->num != (double)(uint64_t)v->num)
+		return dflt;
+	return (uint64_t)v->num;
+}
+
 static bool jbool(const struct jv *o, const char *key)
 {
 	const struct jv *v = jget(o, key);
@@ -369,8 +381,8 @@ static bool hubble_flow(struct learner *L, const struct jv *root, struct arena *
 	uint16_t sport = 0, dport = 0;
 	if ((x = jget(l4, "TCP"))) {
 		r.proto = 6;
-		sport = (uint16_t)jnum(x, "source_port", 0);
-		dport = (uint16_t)jnum(x, "destination_port", 0);
+		sport = (uint16_t)juint(x, "source_port", 65535, 0);
+		dport = (uint16_t)juint(x, "destination_port", 65535, 0);
 		const struct jv *fl = jget(x, "flags");
 		if (jbool(fl, "SYN") && jbool(fl, "ACK")) /* the answer to a SYN: its sender serves */
 			return true;
@@ -378,12 +390,12 @@ static bool hubble_flow(struct learner *L, const struct jv *root, struct arena *
 			return true;
 	} else if ((x = jget(l4, "UDP"))) {
 		r.proto = 17;
-		sport = (uint16_t)jnum(x, "source_port", 0);
-		dport = (uint16_t)jnum(x, "destination_port", 0);
+		sport = (uint16_t)juint(x, "source_port", 65535, 0);
+		dport = (uint16_t)juint(x, "destination_port", 65535, 0);
 	} else if ((x = jget(l4, "SCTP"))) {
 		r.proto = 132;
-		sport = (uint16_t)jnum(x, "source_port", 0);
-		dport = (uint16_t)jnum(x, "destination_port", 0);
+		sport = (uint16_t)juint(x, "source_port", 65535, 0);
+		dport = (uint16_t)juint(x, "destination_port", 65535, 0);
 	} else if ((x = jget(l4, "ICMPv4"))) {
 		r.proto = 1;
 		if (jnum(x, "type", 8) != 8)
@@ -419,7 +431,7 @@ static bool hubble_flow(struct learner *L, const struct jv *root, struct arena *
 		r.http_method = jstr(http, "method");
 		const char *url = jstr(http, "url");
 		r.http_path = url ? url_path(a, url) : NULL;
-		r.http_status = (int)jnum(http, "code", 0);
+		r.http_status = (int)juint(http, "code", 999, 0);
 	} else if (http) {
 		return true; /* a request: its response record says whether it worked */
 	}
@@ -431,8 +443,8 @@ static bool hubble_flow(struct learner *L, const struct jv *root, struct arena *
 			trim_dot(name);
 			r.dns_query = name;
 		}
-		r.dns_rcode = (int)jnum(dns, "rcode", 0);
-		r.dns_ttl = (uint32_t)jnum(dns, "ttl", 0);
+		r.dns_rcode = (int)juint(dns, "rcode", 65535, 0);
+		r.dns_ttl = (uint32_t)juint(dns, "ttl", 4294967295.0, 0);
 		const struct jv *ips = jget(dns, "ips");
 		for (size_t i = 0; ips && ips->t == J_ARR && i < ips->n && r.ndns_ips < 16; i++)
 			if (ips->v[i]->t == J_STR && ip_parse(ips->v[i]->s, &r.dns_ips[r.ndns_ips]) == 0)
@@ -462,13 +474,13 @@ static bool observe_event(struct learner *L, const struct jv *o)
 	if (ip_parse(src, &r.client) < 0 || ip_parse(dst, &r.server) < 0)
 		return false;
 	r.ok = !strcmp(verdict, "FORWARDED") || !strcmp(verdict, "AUDIT");
-	r.proto = (uint8_t)jnum(o, "protocol", 0);
-	r.port = (uint16_t)jnum(o, "destination_port", 0);
+	r.proto = (uint8_t)juint(o, "protocol", 255, 0);
+	r.port = (uint16_t)juint(o, "destination_port", 65535, 0);
 	if (r.proto == 1)
 		r.port = 8;
 	else if (r.proto == 58)
 		r.port = 128;
-	r.ts = (uint64_t)jnum(o, "time_ns", 0);
+	r.ts = juint(o, "time_ns", 1.8e19, 0);
 	if (!r.proto)
 		return false;
 	flows_record(L, &r);
@@ -595,11 +607,6 @@ static void pol_stats(const struct spolicy *p, struct polstats *s)
 	}
 }
 
-static const char *proto_word(uint8_t p)
-{
-	return p == 6 ? "TCP" : p == 17 ? "UDP" : p == 132 ? "SCTP" : p == 1 ? "ICMP" : "ICMPv6";
-}
-
 static void party_text(const struct attr *a, const struct ip *ip, char *buf, size_t size)
 {
 	struct addr_info ai;
@@ -710,11 +717,12 @@ static void report_text(FILE *out, const struct learner *L, const struct synth *
 		struct ptrvec lines = {0};
 		for (size_t i = 0; i < s->nskipped; i++) {
 			const struct edge *e = s->skipped[i].edge;
-			char c[160], v[160], *line = NULL;
+			char c[160], v[160], port[32], *line = NULL;
 			party_text(s->attr, &e->k.client, c, sizeof c);
 			party_text(s->attr, &e->k.server, v, sizeof v);
-			if (asprintf(&line, "%s -> %s %u/%s: %s", c, v, e->k.port, proto_word(e->k.proto),
-				     s->skipped[i].reason) >= 0)
+			format_port(e->k.proto, e->k.port, port, sizeof port);
+			const char *why = s->skipped[i].reason;
+			if (asprintf(&line, "%s -> %s %s: %s", c, v, port, why) >= 0)
 				ptrvec_push(&lines, line);
 		}
 		sort_items(lines.v, lines.n, sizeof(void *), cmp_line);

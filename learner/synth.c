@@ -969,6 +969,12 @@ ingress:
 	}
 }
 
+/* The protocols a CiliumNetworkPolicy names: TCP, UDP and SCTP ports, ICMP and ICMPv6 types. */
+static bool policy_protocol(uint8_t proto)
+{
+	return proto == 6 || proto == 17 || proto == 132 || proto == 1 || proto == 58;
+}
+
 static const char *skip_reason(const struct edge *e)
 {
 	if (e->dropped)
@@ -1000,6 +1006,11 @@ static void collect(struct sctx *x)
 		}
 		if (!e->ok) {
 			skip(s, e, skip_reason(e));
+			continue;
+		}
+		if (!policy_protocol(e->k.proto)) {
+			skip(s, e, "an IP protocol no port rule can name: only an L3 rule, which "
+				   "opens every port, would allow it (write it by hand if wanted)");
 			continue;
 		}
 		if (!e->k.port) {
@@ -1075,7 +1086,7 @@ static void http_rules(struct sctx *x, struct entry *en)
 	bool http = false, other = false;
 	for (size_t i = 0; i < en->n; i++) {
 		const struct edge *e = en->f[i].edge;
-		http |= e->http.n > 0;
+		http |= e->http.n > 0 || e->http.unwritable > 0;
 		other |= (e->l7 & (L7F_OPAQUE | L7F_TLS | L7F_UPGRADE)) != 0;
 	}
 	if (!http)
@@ -1085,11 +1096,18 @@ static void http_rules(struct sctx *x, struct entry *en)
 				   "HTTP rule";
 		return;
 	}
-	for (size_t i = 0; i < en->n; i++)
+	for (size_t i = 0; i < en->n; i++) {
 		if (en->f[i].edge->http.dropped) {
 			en->port.l7_note = "too many distinct paths to list, so no HTTP rule";
 			return;
 		}
+		if (en->f[i].edge->http.unwritable) {
+			en->port.l7_note =
+			    "a request whose method or path is not printable UTF-8 was "
+			    "seen, so no HTTP rule";
+			return;
+		}
+	}
 	/* methods, sorted */
 	struct ptrvec methods = {0};
 	for (size_t i = 0; i < en->n; i++) {
@@ -1350,10 +1368,11 @@ static void build_direction(struct sctx *x, struct spolicy *pol, struct fact *f,
 			dns_here |= f[k].dns_here;
 			prov_add(&e->prov, f[k].edge);
 		}
-		if (!x->L->o->l4_only && f[i].proto != 1 && f[i].proto != 58) {
-			if (dns_here)
+		/* Cilium takes HTTP rules on TCP ports only, DNS rules on UDP and TCP ports */
+		if (!x->L->o->l4_only) {
+			if (dns_here && (f[i].proto == 6 || f[i].proto == 17))
 				dns_rules(x, e);
-			else if (http_here)
+			else if (http_here && f[i].proto == 6)
 				http_rules(x, e);
 		}
 		e->sig = entry_sig(x, e);

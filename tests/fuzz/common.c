@@ -35,16 +35,6 @@ FILE *fuzz_devnull(void)
 	return f;
 }
 
-bool fuzz_skip_known(void)
-{
-	static int skip = -1;
-	if (skip < 0) {
-		const char *e = getenv("POLC_FUZZ_SKIP_KNOWN");
-		skip = e && *e && strcmp(e, "0");
-	}
-	return skip;
-}
-
 static char scratch_dir[PATH_MAX];
 static struct ptrvec scratch_files;
 
@@ -189,22 +179,6 @@ void fuzz_probe_image(const struct image *img, uint32_t extra_identity, uint16_t
 	(void)sink;
 }
 
-/* Known bug (reported): an inventory address that is not an address ("10") reaches the
- * image writer, which writes a record of family 0 that image_parse then refuses. */
-static bool inventory_has_bad_address(const struct inventory *inv)
-{
-	struct prefix p;
-	for (size_t i = 0; i < inv->npods; i++)
-		for (size_t k = 0; k < inv->pods[i].nips; k++)
-			if (parse_prefix(inv->pods[i].ips[k], &p, true) != 0)
-				return true;
-	for (size_t i = 0; i < inv->nnodes; i++)
-		for (size_t k = 0; k < inv->nodes[i].nips; k++)
-			if (parse_prefix(inv->nodes[i].ips[k], &p, true) != 0)
-				return true;
-	return false;
-}
-
 size_t fuzz_images_roundtrip(struct session *s, size_t max_nodes)
 {
 	if (session_build(s) < 0 || !s->flat_ready)
@@ -234,12 +208,6 @@ size_t fuzz_images_roundtrip(struct session *s, size_t max_nodes)
 		memcpy(copy, buf.s, buf.len);
 		struct image img;
 		if (image_parse(copy, buf.len, node, &img, &d) < 0) {
-			if (fuzz_skip_known() && inventory_has_bad_address(s->inv)) {
-				image_free(&img);
-				sb_free(&buf);
-				diag_free(&d);
-				continue;
-			}
 			fuzz_fail(&d, "the image image_build wrote for node %s does not parse", node);
 		}
 		struct verify_stats vs;

@@ -56,12 +56,6 @@ size_t fuzz_images_roundtrip(struct session *s, size_t max_nodes);
 /* Decides a handful of flows on a parsed image and reads every string they point at. */
 void fuzz_probe_image(const struct image *img, uint32_t extra_identity, uint16_t extra_port);
 
-/* POLC_FUZZ_SKIP_KNOWN=1 (tests/fuzz/run.sh sets it) lets a fuzz campaign step around bugs
- * already reported and not yet fixed, named in the targets where they are skipped, so it can
- * find others. `make check` never sets it: its replay of the regression inputs still fails
- * until each bug is fixed. */
-bool fuzz_skip_known(void);
-
 /* A scratch file for targets that must go through a path-taking API: a name ending in
  * `suffix` in a private temporary directory (removed at exit), written with data. */
 const char *fuzz_scratch_file(const char *suffix, const void *data, size_t size);

@@ -8,14 +8,17 @@
  * start with '.' and README/SOURCES files) is passed to LLVMFuzzerTestOneInput once. A
  * crash is a crash: the sanitizer or abort() ends the process with its report, and the name of
  * the input being replayed was printed on stderr just before it. The last line is
- * "N inputs replayed".
+ * "N inputs replayed". An input that runs longer than POLC_REPLAY_TIMEOUT seconds (default
+ * 120) aborts the replay as a hang.
  */
 #include "common.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 __attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -26,6 +29,17 @@ __attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static size_t replayed;
 static int verbose;
+static unsigned per_input_seconds = 120;
+
+/* An input that takes longer than POLC_REPLAY_TIMEOUT seconds (default 120) is a hang. */
+static void on_alarm(int sig)
+{
+	(void)sig;
+	static const char msg[] = "replay: timeout: this input ran longer than the limit\n";
+	ssize_t w = write(2, msg, sizeof msg - 1);
+	(void)w;
+	abort();
+}
 
 static void run_file(const char *path)
 {
@@ -50,7 +64,9 @@ static void run_file(const char *path)
 		fprintf(stderr, "replay: %s (%zu bytes)\n", path, size);
 	else
 		fprintf(stderr, "replay: %s\n", path);
+	alarm(per_input_seconds);
 	LLVMFuzzerTestOneInput(copy, size);
+	alarm(0);
 	free(copy);
 	replayed++;
 }
@@ -108,6 +124,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	verbose = getenv("POLC_REPLAY_VERBOSE") != NULL;
+	const char *t = getenv("POLC_REPLAY_TIMEOUT");
+	if (t && atoi(t) > 0)
+		per_input_seconds = (unsigned)atoi(t);
+	signal(SIGALRM, on_alarm);
 	LLVMFuzzerInitialize(&argc, &argv);
 	for (int i = 1; i < argc; i++)
 		run_path(argv[i]);

@@ -60,7 +60,6 @@ options() {
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
 # UBSan findings stop the run; the suppressions list only bugs already reported (see the file).
-export POLC_FUZZ_SKIP_KNOWN=${POLC_FUZZ_SKIP_KNOWN:-1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1:suppressions=$here/ubsan.supp}
 
 run_one() {

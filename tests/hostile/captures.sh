@@ -27,7 +27,7 @@ learn() { # name capture
 	local name=$1 cap=$2 out=$TMP/out
 	rm -rf "$out"
 	want_rc='0|1|2' want_msg='' max_secs=60 max_rss_mb=$rss
-	measure --timeout 180 -- "$POLC" learn -q -i "$inv" -o "$out" "$cap"
+	measure --timeout "${learn_timeout:-180}" -- "$POLC" learn -q -i "$inv" -o "$out" "$cap"
 	local before=$fail
 	check "$name"
 	[ "$fail" -ne "$before" ] && return
@@ -51,6 +51,19 @@ for cap in "$TMP"/caps/* "$SRC"/tests/fuzz/corpus/learn_pcap/* "$TMP"/cut/*; do
 	n=$((n + 1))
 done
 echo "    $n captures"
+# Flow records (Hubble, polc observe) carry strings from the network too.
+mkdir -p "$TMP/rec"
+hub='{"flow":{"time":"2026-11-01T10:00:02Z","verdict":"FORWARDED","IP":{"source":"10.244.2.13","destination":"10.244.1.10"},"l4":{"TCP":{"source_port":8080,"destination_port":41234}},"l7":{"type":"RESPONSE","http":{"code":200,"method":"GET","url":"%b"}},"is_reply":true}}\n'
+printf "$hub" '/a\x90b' >"$TMP/rec/url-not-utf8.json"
+printf "$hub" '/a\\ud800b' >"$TMP/rec/url-lone-surrogate.json"
+printf "$hub" "/$(head -c 300000 /dev/zero | tr '\0' a)" >"$TMP/rec/url-300k.json"
+printf '{"flow":{"IP":{"source":"10.244.1.10","destination":"10.244.2.13"},"l4":{"TCP":{"source_port":1e400,"destination_port":-1}},"time":"9999-99-99T99:99:99Z"}}\n' >"$TMP/rec/numbers-out-of-range.json"
+printf '{"time_ns":-1,"source_ip":"10.244.3.10","destination_ip":"10.244.2.13","protocol":47,"destination_port":0,"verdict":"FORWARDED"}\n' >"$TMP/rec/observe-gre.json"
+python3 -c "print('[' * 100000)" >"$TMP/rec/deep.json"
+for rec in "$TMP"/rec/*; do
+	learn_timeout=60 learn "records: $(basename "$rec")" "$rec"
+done
+
 # A broken savefile is an input error that names the file.
 for cap in file-short-magic.pcap; do
 	want_rc=2 want_msg="$cap" max_secs=10 max_rss_mb=$rss

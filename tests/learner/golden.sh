@@ -156,6 +156,24 @@ check "Hubble flows: lint clean" "$POLC" lint --inventory "$INV" "$WORK/hub"
 learn "$DATA/observe-shop.json" -o "$WORK/obs" -q --dump-edges "$WORK/obs.edges"
 check "polc observe events: exit 0" [ $? -eq 0 ]
 check "polc observe events: edges as golden" same "$WORK/obs.edges" "$GOLD/observe-shop.json.edges"
+# Records that carry what no policy can say: a path that is not UTF-8 (the port is learned
+# at L4, with a note), an HTTP response over SCTP (no HTTP rule on an SCTP port), a port out
+# of range (no flow) and a GRE flow (not learned, with its reason).
+learn "$DATA/hubble-hostile.json" "$DATA/observe-gre.json" -o "$WORK/hostile" -q --json \
+	>"$WORK/hostile.json" 2>"$WORK/hostile.err"
+check "hostile records: exit 0" [ $? -eq 0 ]
+check "hostile records: a path that is not UTF-8 leaves the port at L4, with a note" bash -c "
+	grep -q '8080/TCP: a request whose method or path is not printable UTF-8' '$WORK/hostile/shop-api_catalog.yaml' &&
+	! grep -q 'rules:' '$WORK/hostile/shop-api_catalog.yaml'"
+check "hostile records: the SCTP port is learned without HTTP rules" \
+	grep -q 'protocol: SCTP' "$WORK/hostile/shop-api_catalog.yaml"
+check "hostile records: no flow for port 70000" bash -c "! grep -rqE '70000|4464' '$WORK/hostile'"
+check "hostile records: GRE is not learned, and the report says why" python3 -c "
+import json, sys
+r = json.load(open('$WORK/hostile.json'))
+s = [x for x in r['skipped'] if x['port'] == 'IP protocol 47']
+sys.exit(not (len(s) == 1 and 'no port rule can name' in s[0]['reason']))"
+check "hostile records: lint clean" "$POLC" lint --inventory "$INV" "$WORK/hostile"
 
 # ---- --existing, --for, --graph
 learn "$FIXTURE" -o "$WORK/merge" --existing "$SRC/samples/testbed/policies" >"$WORK/merge.txt" 2>&1
