@@ -79,6 +79,7 @@ static int parse_u64(const char *verb, const char *opt, const char *arg, unsigne
 	return -1;
 }
 
+/* 0, -1 for a finding (capacity, verification), -2 when the image cannot be written. */
 static int compile_one(struct session *s, struct compile_args *a, const char *node,
 		       struct json *j)
 {
@@ -114,7 +115,7 @@ static int compile_one(struct session *s, struct compile_args *a, const char *no
 	if (write_file_atomic(path, img.s, img.len, err, sizeof err) < 0) {
 		fprintf(stderr, "polc compile: %s\n", err);
 		sb_free(&img);
-		return -1;
+		return -2; /* not a finding about the policies: the output cannot be written */
 	}
 	sb_free(&img);
 	if (j) {
@@ -275,7 +276,10 @@ int do_compile(int argc, char **argv)
 			rc = EXIT_USAGE;
 			continue;
 		}
-		if (compile_one(&s, &a, a.nodes.v[i], a.json ? &j : NULL) < 0)
+		int one = compile_one(&s, &a, a.nodes.v[i], a.json ? &j : NULL);
+		if (one == -2)
+			rc = EXIT_USAGE;
+		else if (one < 0 && rc == EXIT_CLEAN)
 			rc = EXIT_FINDINGS;
 	}
 	if (a.json) {

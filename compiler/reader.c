@@ -84,7 +84,12 @@ static int line_of_offset(const struct source *s, size_t off, int *col)
 			line++;
 			bol = i + 1;
 		}
-	*col = (int)(off - bol) + 1;
+	/* columns count characters, as libyaml's marks do: the bytes before off are valid UTF-8,
+	 * so each byte that does not continue a sequence starts one */
+	int chars = 0;
+	for (size_t i = bol; i < off && i < s->len; i++)
+		chars += ((unsigned char)s->text[i] & 0xc0) != 0x80;
+	*col = chars + 1;
 	return line;
 }
 

@@ -504,44 +504,71 @@ static void remove_stale(const char *dir)
 	closedir(d);
 }
 
+/* Writes one policy to path.tmp; returns the path of the temporary file, or NULL. */
+static char *write_temporary(const struct synth *s, const struct spolicy *p, const char *path)
+{
+	struct strbuf buf = {0};
+	if (emit_policy(s, p, EMIT_FULL, &buf) < 0) {
+		sb_free(&buf);
+		return NULL;
+	}
+	size_t n = strlen(path) + 8;
+	char *tmp = xmalloc(n);
+	snprintf(tmp, n, "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	bool ok = f && fwrite(buf.s, 1, buf.len, f) == buf.len && fflush(f) == 0 &&
+		  fsync(fileno(f)) == 0;
+	if (f && fclose(f) != 0)
+		ok = false;
+	sb_free(&buf);
+	if (!ok) {
+		fprintf(stderr, "polc learn: cannot write %s: %s\n", path, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return NULL;
+	}
+	return tmp;
+}
+
+/* All or nothing: every policy is written to a temporary file first, so that a full disk or
+ * an error leaves the previous run's files as they were; only then do they replace it. */
 int emit_all(const struct synth *s, const char *dir, struct ptrvec *written)
 {
 	if (mkdir_p(dir) < 0) {
 		fprintf(stderr, "polc learn: cannot create %s: %s\n", dir, strerror(errno));
 		return -1;
 	}
-	remove_stale(dir);
-	for (size_t i = 0; i < s->npol; i++) {
-		const struct spolicy *p = &s->pol[i];
-		struct strbuf buf = {0};
-		if (emit_policy(s, p, EMIT_FULL, &buf) < 0) {
-			sb_free(&buf);
-			return -1;
-		}
+	char **paths = xcalloc(s->npol + 1, sizeof(char *)), **tmps = xcalloc(s->npol + 1, sizeof(char *));
+	size_t done = 0;
+	for (; done < s->npol; done++) {
+		const struct spolicy *p = &s->pol[done];
 		size_t n = strlen(dir) + strlen(p->ns) + strlen(p->name) + 16;
-		char *path = xmalloc(n), *tmp = xmalloc(n + 8);
-		snprintf(path, n, "%s/%s_%s.yaml", dir, p->ns, p->name);
-		snprintf(tmp, n + 8, "%s.tmp", path);
-		FILE *f = fopen(tmp, "w");
-		bool ok = f && fwrite(buf.s, 1, buf.len, f) == buf.len;
-		if (f && fclose(f) != 0)
-			ok = false;
-		if (!ok || rename(tmp, path) < 0) {
-			fprintf(stderr, "polc learn: cannot write %s: %s\n", path, strerror(errno));
-			unlink(tmp);
-			free(path);
-			free(tmp);
-			sb_free(&buf);
-			return -1;
-		}
-		free(tmp);
-		if (written)
-			ptrvec_push(written, path);
-		else
-			free(path);
-		sb_free(&buf);
+		paths[done] = xmalloc(n);
+		snprintf(paths[done], n, "%s/%s_%s.yaml", dir, p->ns, p->name);
+		if (!(tmps[done] = write_temporary(s, p, paths[done])))
+			break;
 	}
-	return 0;
+	int rc = done == s->npol ? 0 : -1;
+	if (rc == 0)
+		remove_stale(dir);
+	for (size_t i = 0; i < done; i++) {
+		if (rc == 0 && rename(tmps[i], paths[i]) < 0) {
+			fprintf(stderr, "polc learn: cannot write %s: %s\n", paths[i], strerror(errno));
+			rc = -1;
+		}
+		if (rc < 0)
+			unlink(tmps[i]);
+		free(tmps[i]);
+		if (rc == 0 && written)
+			ptrvec_push(written, paths[i]);
+		else
+			free(paths[i]);
+	}
+	if (done < s->npol)
+		free(paths[done]);
+	free(paths);
+	free(tmps);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- the graph */

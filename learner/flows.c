@@ -17,6 +17,7 @@
  */
 #include "learn.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
@@ -301,12 +302,23 @@ static void reqtab_compact(struct reqtab *t, unsigned min_support)
 	free(old);
 }
 
+/* A method a policy can name as it is: Cilium reads it as a regex, so only letters, digits,
+ * '-' and '_' (every registered method is spelt so), at most 32 of them. */
+static bool method_writable(const char *m)
+{
+	size_t n = 0;
+	for (; m[n]; n++)
+		if (!isalnum((unsigned char)m[n]) && m[n] != '-' && m[n] != '_')
+			return false;
+	return n && n <= 32;
+}
+
 void reqtab_add(struct learner *L, struct reqtab *t, const char *method, const char *path,
 		uint64_t ts, uint32_t flags)
 {
 	if (!method || !path)
 		return;
-	if (!utf8_printable(method) || !utf8_printable(path)) {
+	if (!method_writable(method) || !utf8_printable(path)) {
 		/* network bytes no policy text can hold: the port gets no HTTP rule */
 		t->unwritable++;
 		return;

@@ -215,7 +215,7 @@ struct reqtab {
 	struct http_req *v;
 	uint32_t n, cap;
 	uint64_t dropped;
-	uint64_t unwritable; /* requests with a method or path YAML cannot carry (not UTF-8) */
+	uint64_t unwritable; /* requests with a method or path no rule can hold */
 	bool compacted; /* id-like paths were folded into placeholders */
 	bool saturated; /* compaction no longer frees room: new shapes are dropped (and counted) */
 };

@@ -13,6 +13,7 @@
 #include "trace.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <errno.h>
 #include <limits.h>
 #include <pcre2.h>
 #include <stdlib.h>
@@ -625,9 +626,13 @@ static int write_tests(struct session *ss, struct synth *s, const char *out_dir,
 		*slash = 0;
 	else
 		strcpy(dir, ".");
-	FILE *f = fopen(path, "w");
+	/* written aside and renamed: a full disk must not leave half a test file */
+	char *tmp = xmalloc(strlen(path) + 8);
+	sprintf(tmp, "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
 	if (!f) {
-		fprintf(stderr, "polc learn: cannot write %s\n", path);
+		fprintf(stderr, "polc learn: cannot write %s: %s\n", path, strerror(errno));
+		free(tmp);
 		free(dir);
 		free(ex);
 		return -1;
@@ -673,10 +678,19 @@ static int write_tests(struct session *ss, struct synth *s, const char *out_dir,
 		yaml_str(f, ex[i].why);
 		fputs("}\n", f);
 	}
-	fclose(f);
+	int rc = 0;
+	if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0)
+		rc = -1;
+	if (fclose(f) != 0 || (rc == 0 && rename(tmp, path) != 0))
+		rc = -1;
+	if (rc < 0) {
+		fprintf(stderr, "polc learn: cannot write %s: %s\n", path, strerror(errno));
+		unlink(tmp);
+	}
+	free(tmp);
 	free(dir);
 	free(ex);
-	return 0;
+	return rc;
 #undef PUSH
 }
 

@@ -1103,8 +1103,8 @@ static void http_rules(struct sctx *x, struct entry *en)
 		}
 		if (en->f[i].edge->http.unwritable) {
 			en->port.l7_note =
-			    "a request whose method or path is not printable UTF-8 was "
-			    "seen, so no HTTP rule";
+			    "a request whose method or path no HTTP rule can hold (not "
+			    "UTF-8, or not a method token) was seen, so no HTTP rule";
 			return;
 		}
 	}

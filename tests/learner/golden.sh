@@ -163,7 +163,7 @@ learn "$DATA/hubble-hostile.json" "$DATA/observe-gre.json" -o "$WORK/hostile" -q
 	>"$WORK/hostile.json" 2>"$WORK/hostile.err"
 check "hostile records: exit 0" [ $? -eq 0 ]
 check "hostile records: a path that is not UTF-8 leaves the port at L4, with a note" bash -c "
-	grep -q '8080/TCP: a request whose method or path is not printable UTF-8' '$WORK/hostile/shop-api_catalog.yaml' &&
+	grep -q '8080/TCP: a request whose method or path no HTTP rule can hold' '$WORK/hostile/shop-api_catalog.yaml' &&
 	! grep -q 'rules:' '$WORK/hostile/shop-api_catalog.yaml'"
 check "hostile records: the SCTP port is learned without HTTP rules" \
 	grep -q 'protocol: SCTP' "$WORK/hostile/shop-api_catalog.yaml"

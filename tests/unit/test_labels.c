@@ -268,10 +268,10 @@ test_prefix_contains(void)
 	CU_ASSERT_FALSE(prefix_is_default_route(&a));
 }
 
-/* ---------------------------------------------------------------- known bugs (inactive) */
+/* ---------------------------------------------------------------- fixed bugs */
 
 /* Cilium's parseSource treats a key "reserved.host" (no colon) as source reserved, key host. */
-static void bug_reserved_dot_prefix(void)
+static void test_reserved_dot_prefix(void)
 {
 	CU_ASSERT_TRUE(match1("reserved.host", OP_EXISTS, NULL, NULL, &POD));
 }
@@ -288,15 +288,14 @@ int main(void)
 	static const struct test_case cidrs[] = {{"parse_prefix", test_parse_prefix},
 						 {"prefix_contains", test_prefix_contains},
 						 {NULL, NULL}};
-	static const struct test_case known_bugs[] = {
-	    {"\"reserved.\" key prefix means the reserved source", bug_reserved_dot_prefix},
+	static const struct test_case fixed[] = {
+	    {"\"reserved.\" key prefix means the reserved source", test_reserved_dot_prefix},
 	    {NULL, NULL}};
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	if (!add_suite("labels and selectors", labels, NULL, NULL) ||
 	    !add_suite("cidr", cidrs, NULL, NULL) ||
-	    !add_known_bugs("labels: known bugs (set POLC_TEST_KNOWN_BUGS=1)", known_bugs, NULL,
-			    NULL)) {
+	    !add_suite("labels: fixed bugs", fixed, NULL, NULL)) {
 		CU_cleanup_registry();
 		return 1;
 	}

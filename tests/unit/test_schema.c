@@ -646,10 +646,10 @@ static void test_valid_documents(void)
 		     "mismatch: LOG}\n");
 }
 
-/* ---------------------------------------------------------------- known bugs (inactive) */
+/* ---------------------------------------------------------------- fixed bugs */
 
 /* The enum hint takes the last value within edit distance 2, not the nearest one. */
-static void bug_enum_hint_nearest(void)
+static void test_enum_hint_nearest(void)
 {
 	struct parsed p;
 	EXPECT_ONE(&p,
@@ -665,7 +665,7 @@ static void bug_enum_hint_nearest(void)
 
 /* NetworkPolicy port names follow IANA_SVC_NAME: at most 15 characters, at least one letter,
  * no "--". The API server refuses these two; polc accepts them. */
-static void bug_knp_port_names(void)
+static void test_knp_port_names(void)
 {
 	struct schema_set *s = S;
 	const char *ports[] = {"a-very-long-port-name", "a--b"};
@@ -685,7 +685,7 @@ static void bug_knp_port_names(void)
 
 /* The CRD's ICMP type is int-or-string with pattern ^([0-9]|...|25[0-5]|EchoReply|...)$, and
  * the agent reads a string "8" as type 8: a quoted number is valid. polc refuses it. */
-static void bug_icmp_type_quoted_number(void)
+static void test_icmp_type_quoted_number(void)
 {
 	expect_clean(CNP_HEAD "  ingress:\n  - icmps:\n    - fields:\n      - type: \"8\"\n"
 			      "      - {family: IPv6, type: \"128\"}\n      - type: \"0\"\n");
@@ -693,7 +693,7 @@ static void bug_icmp_type_quoted_number(void)
 
 /* A NetworkPolicy peer's selectors are label selectors too: In without values is refused by
  * the API server. polc checks the policy's podSelector but not the peers'. */
-static void bug_knp_peer_selector_checked(void)
+static void test_knp_peer_selector_checked(void)
 {
 	struct loaded l;
 	load_text(&l, S,
@@ -704,7 +704,7 @@ static void bug_knp_peer_selector_checked(void)
 }
 
 /* Cilium refuses L7 rules in host policies ("host policies do not support L7 rules yet"). */
-static void bug_host_policy_l7(void)
+static void test_host_policy_l7(void)
 {
 	struct loaded l;
 	load_text(&l, S,
@@ -740,20 +740,19 @@ int main(void)
 	    {"octal-looking numbers", test_octal_numbers},
 	    {"strings vs integers, wrong container kinds", test_strings_vs_integers},
 	    {NULL, NULL}};
-	static const struct test_case known_bugs[] = {
-	    {"enum hint names the nearest value", bug_enum_hint_nearest},
-	    {"NetworkPolicy port names are IANA service names", bug_knp_port_names},
-	    {"ICMP type may be a quoted number", bug_icmp_type_quoted_number},
-	    {"NetworkPolicy peer selectors are checked", bug_knp_peer_selector_checked},
-	    {"host policies refuse L7 rules", bug_host_policy_l7},
+	static const struct test_case fixed[] = {
+	    {"enum hint names the nearest value", test_enum_hint_nearest},
+	    {"NetworkPolicy port names are IANA service names", test_knp_port_names},
+	    {"ICMP type may be a quoted number", test_icmp_type_quoted_number},
+	    {"NetworkPolicy peer selectors are checked", test_knp_peer_selector_checked},
+	    {"host policies refuse L7 rules", test_host_policy_l7},
 	    {NULL, NULL}};
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	if (!add_suite("schema: roots", roots, setup, teardown) ||
 	    !add_suite("schema: fields", fields, setup, teardown) ||
 	    !add_suite("schema: types", types, setup, teardown) ||
-	    !add_known_bugs("schema: known bugs (set POLC_TEST_KNOWN_BUGS=1)", known_bugs, setup,
-			    teardown)) {
+	    !add_suite("schema: fixed bugs", fixed, setup, teardown)) {
 		CU_cleanup_registry();
 		return 1;
 	}

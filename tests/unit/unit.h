@@ -161,27 +161,6 @@ static inline bool add_suite(const char *name, const struct test_case *tests,
 	return true;
 }
 
-/* Registers a suite of tests that pin down the correct behaviour where polc is known to be
- * wrong today. They are inactive (reported in CUnit's "Inactive" column, not as failures)
- * unless POLC_TEST_KNOWN_BUGS is set in the environment; whoever fixes one of these bugs runs
- * them with POLC_TEST_KNOWN_BUGS=1 and moves the test to its regular suite. */
-static inline bool add_known_bugs(const char *name, const struct test_case *tests,
-				  CU_InitializeFunc setup, CU_CleanupFunc teardown)
-{
-	CU_pSuite s = CU_add_suite(name, setup, teardown);
-	if (!s)
-		return false;
-	const char *env = getenv("POLC_TEST_KNOWN_BUGS");
-	bool active = env && *env && strcmp(env, "0") != 0;
-	for (const struct test_case *t = tests; t->name; t++) {
-		CU_pTest test = CU_add_test(s, t->name, t->fn);
-		if (!test)
-			return false;
-		CU_set_test_active(test, active ? CU_TRUE : CU_FALSE);
-	}
-	return true;
-}
-
 /* Runs everything registered, verbosely; the exit status of the test program. */
 static inline int run_tests(void)
 {
