@@ -339,11 +339,58 @@ static int check_address(const struct node *at, const char *what, struct diag_si
 	return -1;
 }
 
-static int check_addresses(const struct ptrvec *objs, struct diag_sink *d)
+/* What the API server guarantees of a port: a number 1-65535 and TCP, UDP or SCTP. Named
+ * ports resolve through these, so a value the API would refuse must not be guessed at. */
+static int check_port(const struct node *pn, const char *field, struct diag_sink *d)
+{
+	int rc = 0;
+	const struct node *num = node_get(pn, field), *proto = node_get(pn, "protocol");
+	unsigned long v;
+	if (num && !node_is_null(num) &&
+	    (num->kind != NODE_SCALAR || num->quoted || !parse_uint(num->str, 65535, &v) || !v)) {
+		diag_at(d, R_SCHEMA_RANGE, num, "a port number from 1 to 65535",
+			"%s %s is not a port number", field,
+			num->kind == NODE_SCALAR ? num->str : "(not a scalar)");
+		rc = -1;
+	}
+	const char *p = proto && proto->kind == NODE_SCALAR && !node_is_null(proto) ? proto->str : NULL;
+	if (p && strcmp(p, "TCP") && strcmp(p, "UDP") && strcmp(p, "SCTP")) {
+		diag_at(d, R_SCHEMA_ENUM, proto, "TCP, UDP or SCTP (upper case), as the API writes it",
+			"protocol \"%s\" is not one Kubernetes accepts", p);
+		rc = -1;
+	}
+	return rc;
+}
+
+static int check_ports(const struct node *ports, const char *field, struct diag_sink *d)
+{
+	int rc = 0;
+	for (size_t k = 0; ports && ports->kind == NODE_SEQ && k < ports->n; k++)
+		rc |= check_port(ports->vals[k], field, d);
+	return rc;
+}
+
+static int check_container_ports(const struct node *podspec, struct diag_sink *d)
+{
+	int rc = 0;
+	const struct node *containers = node_get(podspec, "containers");
+	for (size_t i = 0; containers && containers->kind == NODE_SEQ && i < containers->n; i++)
+		rc |= check_ports(node_get(containers->vals[i], "ports"), "containerPort", d);
+	return rc;
+}
+
+/* What read_pod and read_service rely on: addresses that are addresses, ports that are ports. */
+static int check_fields(const struct ptrvec *objs, struct diag_sink *d)
 {
 	int rc = 0;
 	for (size_t i = 0; i < objs->n; i++) {
 		const struct node *status = node_get(objs->v[i], "status");
+		if (is_kind(objs->v[i], "Pod"))
+			rc |= check_container_ports(node_get(objs->v[i], "spec"), d);
+		else if (is_controller(objs->v[i]))
+			rc |= check_container_ports(node_get(pod_template(objs->v[i]), "spec"), d);
+		else if (is_kind(objs->v[i], "Service"))
+			rc |= check_ports(node_get(node_get(objs->v[i], "spec"), "ports"), "port", d);
 		if (is_kind(objs->v[i], "Pod")) {
 			const struct node *ips = node_get(status, "podIPs");
 			for (size_t k = 0; ips && ips->kind == NODE_SEQ && k < ips->n; k++)
@@ -443,7 +490,7 @@ struct inventory *inventory_load(const char *const *paths, size_t npaths,
 		o.limits.max_document_bytes = o.limits.max_input_bytes;
 	int rc = corpus_load(objects, &o, s, paths, npaths, d);
 	schema_free(s);
-	if (rc >= 0 && check_addresses(&objects->other, d) < 0)
+	if (rc >= 0 && check_fields(&objects->other, d) < 0)
 		rc = -1;
 	if (rc < 0) {
 		corpus_free(objects);
