@@ -61,6 +61,8 @@ echo "== throughput: $PACKETS packets, $FLOWS flows, frames of $MIN..$MAX bytes"
 PACKETS_READ=$("$LB" loop "$OUT/big.pcap" | val packets) # also warms the page cache
 ratios=()
 cpu_ratios=()
+polc_pps=()
+loop_pps=()
 for round in 1 2 3; do
 	l=$("$LB" run -- "$LB" loop "$OUT/big.pcap")
 	r=$(learn "$OUT/big.pcap")
@@ -76,6 +78,8 @@ for round in 1 2 3; do
 	cratio=$(awk -v a="$lc" -v b="$rc" 'BEGIN { printf "%.2f", a / b }')
 	ratios+=("$ratio")
 	cpu_ratios+=("$cratio")
+	polc_pps+=("$rp")
+	loop_pps+=("$lp")
 	echo "round $round: empty libpcap loop ${ls}s (${lc}s CPU, $lp pkt/s); polc learn ${rs}s (${rc}s CPU, $rp pkt/s, exit $st, peak RSS $(echo "$r" | val maxrss_kb) KB): ratio $ratio (CPU time: $cratio)"
 done
 median() { printf "%s\n" "$@" | sort -n | sed -n 2p; }
@@ -89,12 +93,33 @@ echo
 echo "== memory: peak RSS as flows grow ($PACKETS packets each)"
 printf "%10s %10s %12s %12s %8s\n" FLOWS PACKETS "PEAK RSS KB" "PKT/S" EXIT
 IFS=, read -r -a sizes <<<"$FLOW_SIZES"
+mem_rows=()
+first_rss=
 for f in "${sizes[@]}"; do
 	"$GEN" --packets "$PACKETS" --flows "$f" --min-size "$MIN" --max-size "$MAX" -o "$OUT/m.pcap" 2>/dev/null
 	n=$("$LB" loop "$OUT/m.pcap" | val packets)
 	r=$(learn "$OUT/m.pcap")
-	printf "%10s %10s %12s %12s %8s\n" "$f" "$n" "$(echo "$r" | val maxrss_kb)" \
+	rss=$(echo "$r" | val maxrss_kb)
+	printf "%10s %10s %12s %12s %8s\n" "$f" "$n" "$rss" \
 		"$(awk -v n="$n" -v s="$(echo "$r" | val seconds)" 'BEGIN { printf "%.0f", n / s }')" \
 		"$(echo "$r" | val status)"
+	: "${first_rss:=$rss}"
+	mem_rows+=("$(printf '%-52s %16s %16s %10s' "  peak RSS with $f flows, MiB" \
+		"$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')" \
+		"$(awk -v k="$first_rss" 'BEGIN { printf "%.1f", k / 1024 }')" \
+		"$(awk -v a="$rss" -v b="$first_rss" 'BEGIN { printf "%.2fx", a / b }')")")
 	rm -f "$OUT/m.pcap"
 done
+
+# The same figures as one table (the form bench/run collects): the baseline of the memory rows
+# is the smallest flow count of this run.
+echo
+printf '%-52s %16s %16s %10s\n' "figure" "this run" "baseline" "ratio"
+printf '%-52s %16s %16s %10s\n' "learn ($PACKETS packets, $FLOWS flows)" "polc learn" "libpcap loop" "polc/base"
+printf '%-52s %16s %16s %10s\n' "  packets/s (wall, median of 3)" "$(median "${polc_pps[@]}")" \
+	"$(median "${loop_pps[@]}")" "${ratio}x"
+printf '%-52s %16s %16s %10s\n' "  ratio by CPU time (median of 3)" "" "" "${cratio}x"
+printf '%s\n' "${mem_rows[@]}"
+echo
+echo "note: the target is at least 0.5x the empty loop ($verdict it); memory should stay flat"
+
