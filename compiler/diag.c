@@ -41,6 +41,7 @@ void diag_free(struct diag_sink *d)
 		free(d->v[i].line_text);
 	}
 	free(d->v);
+	free(d->line_start);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -65,7 +66,8 @@ static bool silenced(const struct diag_sink *d, enum rule_id r)
 
 /* Lines longer than this are not quoted: a minified 4 MB line would drown the message. */
 #define MAX_QUOTED_LINE 400
-static const char *source_line(const struct source *s, int line, size_t *len);
+static const char *source_line(struct diag_sink *d, const struct source *s, int line,
+			       size_t *len);
 
 static void push(struct diag_sink *d, enum rule_id r, const struct source *src, const char *path,
 		 int line, int col, const char *hint, char *msg)
@@ -89,7 +91,7 @@ static void push(struct diag_sink *d, enum rule_id r, const struct source *src, 
 	g->message = msg;
 	g->hint = hint ? xstrdup(hint) : NULL;
 	size_t len;
-	const char *text = source_line(src, line, &len);
+	const char *text = source_line(d, src, line, &len);
 	g->line_text = text && len < MAX_QUOTED_LINE ? strndup(text, len) : NULL;
 	g->src = NULL;
 	d->counts[g->severity]++;
@@ -142,19 +144,45 @@ void diag_sort(struct diag_sink *d)
 
 /* ---- text */
 
+/* Brings d's line index up to date with s: built when the source changes (or its text moved,
+ * or shrank: another source at the same address), extended when a source that is still being
+ * read has grown. */
+static void index_lines(struct diag_sink *d, const struct source *s)
+{
+	if (d->lines_of != s || d->lines_text != s->text || d->lines_scanned > s->len) {
+		d->lines_of = s;
+		d->lines_text = s->text;
+		d->nlines = d->lines_scanned = 0;
+	}
+	if (!d->nlines) {
+		if (!d->lines_cap) {
+			d->lines_cap = 256;
+			d->line_start = xmalloc(d->lines_cap * sizeof(*d->line_start));
+		}
+		d->line_start[d->nlines++] = 0;
+	}
+	const char *p = s->text + d->lines_scanned, *end = s->text + s->len;
+	for (const char *nl; p < end && (nl = memchr(p, '\n', (size_t)(end - p))); p = nl + 1) {
+		if (d->nlines == d->lines_cap) {
+			d->lines_cap *= 2;
+			d->line_start = xrealloc(d->line_start, d->lines_cap * sizeof(*d->line_start));
+		}
+		d->line_start[d->nlines++] = (size_t)(nl + 1 - s->text);
+	}
+	d->lines_scanned = s->len;
+}
+
 /* The text of a 1-based line and its length, capped at MAX_QUOTED_LINE so that a million
  * diagnostics on one long line do not each scan it to its end. */
-static const char *source_line(const struct source *s, int line, size_t *len)
+static const char *source_line(struct diag_sink *d, const struct source *s, int line,
+			       size_t *len)
 {
 	if (!s || !s->text || line < 1)
 		return NULL;
-	const char *p = s->text, *end = s->text + s->len;
-	for (int l = 1; l < line && p < end; l++) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl)
-			return NULL;
-		p = nl + 1;
-	}
+	index_lines(d, s);
+	if ((size_t)line > d->nlines)
+		return NULL;
+	const char *p = s->text + d->line_start[line - 1], *end = s->text + s->len;
 	size_t room = (size_t)(end - p) < MAX_QUOTED_LINE ? (size_t)(end - p) : MAX_QUOTED_LINE;
 	const char *nl = memchr(p, '\n', room);
 	*len = nl ? (size_t)(nl - p) : room;

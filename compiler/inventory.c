@@ -410,8 +410,62 @@ static int check_fields(const struct ptrvec *objs, struct diag_sink *d)
 	return rc;
 }
 
-/* One address, one endpoint: two running pods with the same address (or one listing it
- * twice) leave Cilium's ipcache to whichever came last, so the inventory is refused. */
+/* One pod, one endpoint: a pod listed twice (two outputs of kubectl concatenated, or a stale
+ * copy), or two running pods with one address (or one pod listing it twice), leave Cilium's
+ * view to whichever came last, so the inventory is refused. */
+static bool already_reported(const struct ptrvec *reported, const struct pod *p)
+{
+	for (size_t k = 0; k < reported->n; k++)
+		if (reported->v[k] == p)
+			return true;
+	return false;
+}
+
+static void report_conflict(struct diag_sink *d, const struct pod *a, const struct pod *b)
+{
+	char where[64] = "";
+	if (a->at->src == b->at->src && a != b)
+		snprintf(where, sizeof where, " (line %d)", a->at->line);
+	if (a == b)
+		diag_at(d, R_INVENTORY_CONFLICT, b->at, "list each address once",
+			"pod %s/%s lists one address twice", b->namespace, b->name);
+	else if (!strcmp(a->namespace, b->namespace) && !strcmp(a->name, b->name))
+		diag_at(d, R_INVENTORY_CONFLICT, b->at, "keep one copy of each object",
+			"pod %s/%s appears twice in the inventory%s", b->namespace, b->name, where);
+	else
+		diag_at(d, R_INVENTORY_CONFLICT, b->at,
+			"take the inventory in one kubectl get: each running pod has its own addresses",
+			"pod %s/%s has an address of pod %s/%s%s", b->namespace, b->name, a->namespace,
+			a->name, where);
+}
+
+static int cmp_pod_name(const void *x, const void *y)
+{
+	const struct pod *a = *(const struct pod *const *)x, *b = *(const struct pod *const *)y;
+	int c = strcmp(a->namespace, b->namespace);
+	if (!c)
+		c = strcmp(a->name, b->name);
+	return c ? c : a->at->line - b->at->line;
+}
+
+static void check_unique_names(const struct inventory *inv, struct ptrvec *reported,
+			       struct diag_sink *d)
+{
+	const struct pod **v = xcalloc(inv->npods + 1, sizeof(*v));
+	size_t n = 0;
+	for (size_t i = 0; i < inv->npods; i++)
+		if (!inv->pods[i].from_template && inv->pods[i].at)
+			v[n++] = &inv->pods[i];
+	sort_items(v, n, sizeof(*v), cmp_pod_name);
+	for (size_t i = 1; i < n; i++)
+		if (!strcmp(v[i]->namespace, v[i - 1]->namespace) &&
+		    !strcmp(v[i]->name, v[i - 1]->name) && !already_reported(reported, v[i])) {
+			report_conflict(d, v[i - 1], v[i]);
+			ptrvec_push(reported, (void *)v[i]);
+		}
+	free(v);
+}
+
 struct pod_address {
 	struct prefix ip;
 	const struct pod *pod;
@@ -429,7 +483,8 @@ static int cmp_pod_address(const void *a, const void *b)
 						    : strcmp(x->pod->name, y->pod->name);
 }
 
-static int check_unique_addresses(const struct inventory *inv, struct diag_sink *d)
+static void check_unique_addresses(const struct inventory *inv, struct ptrvec *reported,
+				   struct diag_sink *d)
 {
 	size_t n = 0, total = 0;
 	for (size_t i = 0; i < inv->npods; i++)
@@ -442,38 +497,26 @@ static int check_unique_addresses(const struct inventory *inv, struct diag_sink 
 				v[n++].pod = p;
 	}
 	sort_items(v, n, sizeof(*v), cmp_pod_address);
-	struct ptrvec reported = {0}; /* one message per pod, not per address */
 	for (size_t i = 1; i < n; i++) {
 		if (v[i].ip.family != v[i - 1].ip.family ||
 		    memcmp(v[i].ip.addr, v[i - 1].ip.addr, 16))
 			continue;
 		const struct pod *a = v[i - 1].pod, *b = v[i].pod;
-		bool seen = false;
-		for (size_t k = 0; k < reported.n && !seen; k++)
-			seen = reported.v[k] == b;
-		if (seen)
+		if (already_reported(reported, b) || (a != b && already_reported(reported, a)))
 			continue;
-		ptrvec_push(&reported, (void *)b);
-		char where[64] = "";
-		if (a->at->src == b->at->src && a != b)
-			snprintf(where, sizeof where, " (line %d)", a->at->line);
-		if (a == b)
-			diag_at(d, R_INVENTORY_CONFLICT, b->at, "list each address once",
-				"pod %s/%s lists one address twice", b->namespace, b->name);
-		else if (!strcmp(a->namespace, b->namespace) && !strcmp(a->name, b->name))
-			diag_at(d, R_INVENTORY_CONFLICT, b->at, "keep one copy of each object",
-				"pod %s/%s appears twice in the inventory%s", b->namespace, b->name,
-				where);
-		else
-			diag_at(d, R_INVENTORY_CONFLICT, b->at,
-				"take the inventory in one kubectl get: each running pod has its "
-				"own addresses",
-				"pod %s/%s has an address of pod %s/%s%s", b->namespace, b->name,
-				a->namespace, a->name, where);
+		report_conflict(d, a, b);
+		ptrvec_push(reported, (void *)b);
 	}
+	free(v);
+}
+
+static int check_unique_pods(const struct inventory *inv, struct diag_sink *d)
+{
+	struct ptrvec reported = {0}; /* one message per pod */
+	check_unique_names(inv, &reported, d);
+	check_unique_addresses(inv, &reported, d);
 	int rc = reported.n ? -1 : 0;
 	ptrvec_free(&reported);
-	free(v);
 	return rc;
 }
 
@@ -498,7 +541,7 @@ struct inventory *inventory_load(const char *const *paths, size_t npaths,
 		return NULL;
 	}
 	struct inventory *inv = inventory_build(objects);
-	if (check_unique_addresses(inv, d) < 0) {
+	if (check_unique_pods(inv, d) < 0) {
 		inventory_free(inv);
 		return NULL;
 	}

@@ -168,6 +168,11 @@ struct diag_sink {
 	bool disabled[RULE__COUNT];   /* --disable */
 	const bool *object_disabled; /* annotation on the object being checked, or NULL */
 	size_t counts[3];
+	/* where each line of the last source reported on starts, so that quoting a line does
+	 * not scan the file from its top for every diagnostic */
+	const struct source *lines_of;
+	const char *lines_text;
+	size_t *line_start, nlines, lines_cap, lines_scanned;
 };
 void diag_init(struct diag_sink *d);
 void diag_free(struct diag_sink *d);

@@ -41,7 +41,7 @@ char *xstrdup(const char *s)
 	return memcpy(xmalloc(n), s, n);
 }
 
-/* ---- arena: chunks of at least 64 KiB, 16-byte aligned allocations */
+/* ---- arena: 16-byte aligned allocations from chunks that double from 64 KiB to 32 MiB */
 
 struct arena_chunk {
 	struct arena_chunk *next;
@@ -49,17 +49,31 @@ struct arena_chunk {
 	_Alignas(16) unsigned char data[];
 };
 
-/* Chunks come zeroed from calloc (fresh pages for large ones, so nothing is touched twice),
- * and an arena never reuses memory: allocations need no memset of their own. */
+#define ARENA_FIRST_CHUNK (64u << 10)
+#define ARENA_MAX_CHUNK (32u << 20)
+
+/* Zeroed by calloc: for the large chunks that is fresh pages, so nothing is touched twice.
+ * (Huge pages were tried for the large ones: fewer page faults, but with the kernel's default
+ * defrag=madvise each fault may compact memory first, and on a busy machine that cost more
+ * than it saved.) */
+static struct arena_chunk *chunk_new(size_t cap)
+{
+	struct arena_chunk *c = xcalloc(1, sizeof(*c) + cap);
+	c->size = cap;
+	return c;
+}
+
+/* An arena never reuses memory, and its chunks come zeroed: allocations need no memset. */
 void *arena_alloc(struct arena *a, size_t size)
 {
 	size = (size + 15) & ~(size_t)15;
 	struct arena_chunk *c = a->head;
 	if (!c || c->size - c->used < size) {
-		size_t cap = size > (1u << 20) ? size : (1u << 20);
-		c = xcalloc(1, sizeof(*c) + cap);
-		c->used = 0;
-		c->size = cap;
+		size_t cap = c ? (c->size < ARENA_MAX_CHUNK / 2 ? c->size * 2 : ARENA_MAX_CHUNK)
+			       : ARENA_FIRST_CHUNK;
+		if (cap < size)
+			cap = size;
+		c = chunk_new(cap);
 		c->next = a->head;
 		a->head = c;
 	}
