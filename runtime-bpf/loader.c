@@ -21,12 +21,16 @@
 #include <fnmatch.h>
 #include <linux/if_link.h>
 #include <linux/membarrier.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <poll.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -391,6 +395,100 @@ static int attach_all(struct polc_bpf *skel, const struct load_opts *o, struct d
 	return rc;
 }
 
+/* ---------------------------------------------------------------- watch */
+
+static volatile sig_atomic_t watch_stop;
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	watch_stop = 1;
+}
+
+/* Is ifname one the load asked for: named, or matching the auto pattern? */
+static bool wanted(const struct load_opts *o, const char *ifname)
+{
+	for (size_t i = 0; i < o->nifaces; i++)
+		if (!strcmp(o->ifaces[i], "auto") ? !fnmatch(o->auto_pattern, ifname, 0)
+						   : !strcmp(o->ifaces[i], ifname))
+			return true;
+	return false;
+}
+
+static bool attached(struct polc_bpf *skel, unsigned ifindex)
+{
+	struct polc_iface rec;
+	__u32 key = ifindex;
+	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.polc_ifaces), &key, &rec) == 0;
+}
+
+/* One netlink message: a new link that is wanted and not attached yet gets the programs. */
+static void on_link(struct polc_bpf *skel, const struct load_opts *o, const struct nlmsghdr *h,
+		    struct diag_sink *d)
+{
+	if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
+		return;
+	const struct ifinfomsg *ifi = NLMSG_DATA(h);
+	int len = (int)h->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*ifi));
+	for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type != IFLA_IFNAME)
+			continue;
+		char name[IF_NAMESIZE] = "";
+		size_t n = RTA_PAYLOAD(a) < sizeof name ? RTA_PAYLOAD(a) : sizeof name - 1;
+		memcpy(name, RTA_DATA(a), n);
+		name[n < sizeof name ? n : sizeof name - 1] = 0;
+		if (wanted(o, name) && !attached(skel, (unsigned)ifi->ifi_index) &&
+		    attach_iface(skel, o, name, d) == 0) {
+			printf("polc load --watch: attached to %s\n", name);
+			fflush(stdout);
+		}
+	}
+}
+
+/* After a load: attach to the wanted interfaces as they appear (a new pod's veth), until
+ * SIGINT or SIGTERM. Another polc load may replace the image meanwhile: the maps are shared,
+ * and its programs replace these on the interfaces it attaches. */
+static int watch_links(const struct load_opts *o, struct diag_sink *d)
+{
+	struct polc_bpf *skel;
+	int err = open_object(o, true, &skel, d);
+	if (err)
+		return err;
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK};
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		err = -errno;
+		diag_pos(d, R_IO, NULL, "netlink", 0, 0, NULL, "cannot watch for new interfaces: %s",
+			 strerror(-err));
+		if (fd >= 0)
+			close(fd);
+		polc_bpf__destroy(skel);
+		return err;
+	}
+	signal(SIGINT, on_stop_signal);
+	signal(SIGTERM, on_stop_signal);
+	attach_all(skel, o, d); /* what appeared between the load and the subscription */
+	printf("polc load --watch: watching for new interfaces (SIGTERM ends)\n");
+	fflush(stdout);
+	_Alignas(struct nlmsghdr) char buf[16384];
+	while (!watch_stop) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 1000) <= 0)
+			continue;
+		ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+		if (n < 0 && errno == ENOBUFS) { /* messages were lost: look at every interface */
+			attach_all(skel, o, d);
+			continue;
+		}
+		int left = (int)n;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; n > 0 && NLMSG_OK(h, left);
+		     h = NLMSG_NEXT(h, left))
+			on_link(skel, o, h, d);
+	}
+	close(fd);
+	polc_bpf__destroy(skel);
+	return 0;
+}
+
 /* ---------------------------------------------------------------- load */
 
 static int check_image(const struct image *img, const struct load_opts *o, struct diag_sink *d)
@@ -493,11 +591,33 @@ static int load_without_image(const struct load_opts *o, struct diag_sink *d)
 	return -EINVAL;
 }
 
+/* The pinned state was made by a polc whose map layouts (ABI) differ from this one's: the
+ * programs it attached read the maps the old way, so filling new maps for them is refused. */
+static int check_pinned_abi(struct polc_bpf *skel, const char *image_path, struct diag_sink *d)
+{
+	__u32 zero = 0;
+	struct polc_meta meta;
+	if (!(read_control(skel) & POLC_CTL_HAS_IMAGE) ||
+	    bpf_map_lookup_elem(bpf_map__fd(skel->maps.polc_meta), &zero, &meta) < 0 ||
+	    meta.abi_version == POLC_IMAGE_ABI)
+		return 0;
+	diag_pos(d, R_IMAGE, NULL, image_path, 0, 0,
+		 "load it with the polc that made the active image, or polc unload first (the node "
+		 "is unenforced until the next load)",
+		 "the active image was loaded with map layout (ABI) %u and this polc writes layout %u: "
+		 "the programs attached now would misread the new maps; nothing changed",
+		 meta.abi_version, POLC_IMAGE_ABI);
+	return -EPROTO;
+}
+
 static int apply(struct polc_bpf *skel, const struct image *img, const struct load_opts *o,
 		 struct diag_sink *d)
 {
 	uint64_t ctl = read_control(skel);
 	uint64_t active_gen = ctl >> POLC_CTL_GEN_SHIFT;
+	int abi = check_pinned_abi(skel, img->path, d);
+	if (abi < 0)
+		return abi;
 	if (already_active(skel, img)) {
 		save_copy(img, o); /* a crash right after an earlier switch may have left none */
 		printf("%s: generation %llu is already active; nothing to do\n", img->path,
@@ -576,6 +696,9 @@ out:
 	image_free(&img);
 	if (lock >= 0)
 		close(lock);
+	/* the lock is released first: a watcher must not keep the next image out */
+	if (!err && o->watch && !o->dry_run)
+		err = watch_links(o, d);
 	return err;
 }
 

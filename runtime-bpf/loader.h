@@ -24,6 +24,7 @@ struct load_opts {
 	bool fail_open;           /* with no valid image, let traffic pass (needs saying) */
 	bool dry_run;             /* verifier and image checks only; touch nothing */
 	bool force_clsact;        /* do not try tcx */
+	bool watch;               /* after loading, attach to new wanted interfaces until SIGTERM */
 	uint64_t events_per_sec;  /* verdict event rate limit per CPU */
 };
 
@@ -38,7 +39,8 @@ int do_observe(int argc, char **argv);
 
 #define LOAD_USAGE                                                                                \
 	"usage: polc load IMAGE [--bpffs DIR] [--attach auto|IFACE]... [--node NAME]\n"           \
-	"                 [--force] [--fail-open] [--dry-run] [--clsact] [--state-dir DIR]\n"     \
+	"                 [--force] [--fail-open] [--dry-run] [--clsact] [--watch]\n"             \
+	"                 [--state-dir DIR]\n"                                                    \
 	"\n"                                                                                      \
 	"Applies a compiled image to this node. The image is verified completely before the\n"   \
 	"kernel is touched; new maps are filled and frozen, then the whole node switches with\n" \
@@ -50,6 +52,8 @@ int do_observe(int argc, char **argv);
 	"  --attach auto|IFACE  interfaces to enforce on (auto: every lxc* interface)\n"         \
 	"  --dry-run            load the programs through the verifier and check the image only\n" \
 	"  --clsact             attach with clsact even where tcx exists\n"                       \
+	"  --watch              then keep running: attach to each new interface --attach names\n" \
+	"                       or matches (a new pod's veth) as it appears, until SIGTERM\n"     \
 	"\n"                                                                                      \
 	"Exit status: 0 applied (or already active), 1 refused, 2 usage or input error."
 

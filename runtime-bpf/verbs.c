@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 enum { OPT_BPFFS = 500, OPT_STATE, OPT_ATTACH, OPT_NODE, OPT_FORCE, OPT_FAIL_OPEN, OPT_DRY_RUN,
-       OPT_CLSACT, OPT_FOLLOW };
+       OPT_CLSACT, OPT_WATCH, OPT_FOLLOW };
 
 /* Options every runtime verb shares. Returns 1 if handled. */
 static int common_option(int c, struct load_opts *o)
@@ -49,6 +49,7 @@ int do_load(int argc, char **argv)
 		{"fail-open", no_argument, NULL, OPT_FAIL_OPEN},
 		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 		{"clsact", no_argument, NULL, OPT_CLSACT},
+		{"watch", no_argument, NULL, OPT_WATCH},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	struct load_opts o;
@@ -78,6 +79,9 @@ int do_load(int argc, char **argv)
 		case OPT_CLSACT:
 			o.force_clsact = true;
 			break;
+		case OPT_WATCH:
+			o.watch = true;
+			break;
 		default:
 			puts(LOAD_USAGE);
 			ptrvec_free(&ifaces);
@@ -97,8 +101,10 @@ int do_load(int argc, char **argv)
 	render(&d);
 	diag_free(&d);
 	ptrvec_free(&ifaces);
-	return !err ? EXIT_CLEAN : err == -EINVAL || err == -EEXIST || err == -EBUSY ? EXIT_FINDINGS
-										: EXIT_USAGE;
+	if (!err)
+		return EXIT_CLEAN;
+	bool refused = err == -EINVAL || err == -EEXIST || err == -EBUSY || err == -EPROTO;
+	return refused ? EXIT_FINDINGS : EXIT_USAGE;
 }
 
 static int parse_common(int argc, char **argv, struct load_opts *o, bool *json, bool *follow,
