@@ -284,7 +284,7 @@ static void check_entry(struct reader_ctx *r, size_t i)
 static int cmp_entry_order(const struct polc_policy_key *a, const struct polc_policy_key *b)
 {
 	int c = memcmp((const char *)a + 4, (const char *)b + 4, 12);
-	return c ? c : (int)a->prefixlen - (int)b->prefixlen;
+	return c ? c : (a->prefixlen > b->prefixlen) - (a->prefixlen < b->prefixlen);
 }
 
 static void check_policy_entries(struct reader_ctx *r)

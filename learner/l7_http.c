@@ -443,7 +443,8 @@ static bool buffer(struct learner *L, struct hdir *d, const uint8_t *p, size_t n
 		d->buf = xrealloc(d->buf, ncap);
 		d->bcap = ncap;
 	}
-	memcpy(d->buf + d->blen, p, n);
+	if (n) /* nothing is allocated before the first byte */
+		memcpy(d->buf + d->blen, p, n);
 	d->blen += (uint32_t)n;
 	return true;
 }

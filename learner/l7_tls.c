@@ -140,7 +140,8 @@ uint32_t tls_feed(struct l7_tls *t, struct l7_sink *s, int dir, const uint8_t *p
 		t->buf = xrealloc(t->buf, ncap);
 		t->cap = ncap;
 	}
-	memcpy(t->buf + t->len, p, n);
+	if (n) /* nothing is allocated before the first byte */
+		memcpy(t->buf + t->len, p, n);
 	t->len += (uint32_t)n;
 	char sni[256];
 	int rc = tls_client_hello_sni(t->buf, t->len, sni, sizeof sni);

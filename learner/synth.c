@@ -1178,7 +1178,8 @@ static void http_rules(struct sctx *x, struct entry *en)
 			if (rules[k].generalised)
 				x->s->generalised_paths += rules[k].distinct;
 		all = xrealloc(all, (nall + nr) * sizeof(*all));
-		memcpy(all + nall, rules, nr * sizeof(*rules));
+		if (nr)
+			memcpy(all + nall, rules, nr * sizeof(*rules));
 		nall += nr;
 		x->s->regex_checks += paths.n;
 		ptrvec_free(&paths);
