@@ -316,6 +316,8 @@ static int lookup(struct hpack *t, uint64_t idx, const char **name, size_t *nlen
 int hpack_decode(struct hpack *t, const uint8_t *p, size_t n,
 		 void (*cb)(void *, const char *, size_t, const char *, size_t), void *ctx)
 {
+	if (!n) /* an empty block (and perhaps no buffer behind it) */
+		return 0;
 	const uint8_t *end = p + n;
 	char *nbuf = xmalloc(HSTR_MAX), *vbuf = xmalloc(HSTR_MAX);
 	int rc = 0;
