@@ -148,6 +148,7 @@ static void read_service_ports(struct arena *a, const struct node *ports, struct
 		sp->name = str(pn, "name");
 		sp->protocol = str(pn, "protocol") ? str(pn, "protocol") : "TCP";
 		sp->port = str(pn, "port") ? atoi(str(pn, "port")) : 0;
+		sp->node_port = str(pn, "nodePort") ? atoi(str(pn, "nodePort")) : 0;
 		const char *t = node_scalar(tp);
 		if (t && (tp->quoted || t[0] < '0' || t[0] > '9'))
 			sp->target_name = t;
@@ -172,6 +173,15 @@ static void read_service(struct arena *a, const struct node *obj, struct k8s_ser
 		s->cluster_ips[s->ncluster_ips++] = str(spec, "clusterIP");
 	}
 	read_service_ports(a, node_get(spec, "ports"), s);
+	size_t next, nlb;
+	const char **ext = ip_list(a, node_get(spec, "externalIPs"), NULL, &next);
+	const char **lb = ip_list(a, node_get(node_get(node_get(obj, "status"), "loadBalancer"), "ingress"),
+				  "ip", &nlb);
+	s->external_ips = arena_alloc(a, (next + nlb + 1) * sizeof(char *));
+	for (size_t i = 0; i < next; i++)
+		s->external_ips[s->nexternal_ips++] = ext[i];
+	for (size_t i = 0; i < nlb; i++)
+		s->external_ips[s->nexternal_ips++] = lb[i];
 }
 
 static struct k8s_service *find_service(struct inventory *inv, const char *ns, const char *name)
@@ -339,20 +349,24 @@ static int check_address(const struct node *at, const char *what, struct diag_si
 	return -1;
 }
 
+static int check_port_number(const struct node *pn, const char *field, struct diag_sink *d)
+{
+	const struct node *num = node_get(pn, field);
+	unsigned long v;
+	if (!num || node_is_null(num) ||
+	    (num->kind == NODE_SCALAR && !num->quoted && parse_uint(num->str, 65535, &v) && v))
+		return 0;
+	diag_at(d, R_SCHEMA_RANGE, num, "a port number from 1 to 65535", "%s %s is not a port number",
+		field, num->kind == NODE_SCALAR ? num->str : "(not a scalar)");
+	return -1;
+}
+
 /* What the API server guarantees of a port: a number 1-65535 and TCP, UDP or SCTP. Named
  * ports resolve through these, so a value the API would refuse must not be guessed at. */
 static int check_port(const struct node *pn, const char *field, struct diag_sink *d)
 {
-	int rc = 0;
-	const struct node *num = node_get(pn, field), *proto = node_get(pn, "protocol");
-	unsigned long v;
-	if (num && !node_is_null(num) &&
-	    (num->kind != NODE_SCALAR || num->quoted || !parse_uint(num->str, 65535, &v) || !v)) {
-		diag_at(d, R_SCHEMA_RANGE, num, "a port number from 1 to 65535",
-			"%s %s is not a port number", field,
-			num->kind == NODE_SCALAR ? num->str : "(not a scalar)");
-		rc = -1;
-	}
+	int rc = check_port_number(pn, field, d);
+	const struct node *proto = node_get(pn, "protocol");
 	const char *p = proto && proto->kind == NODE_SCALAR && !node_is_null(proto) ? proto->str : NULL;
 	if (p && strcmp(p, "TCP") && strcmp(p, "UDP") && strcmp(p, "SCTP")) {
 		diag_at(d, R_SCHEMA_ENUM, proto, "TCP, UDP or SCTP (upper case), as the API writes it",
@@ -367,6 +381,23 @@ static int check_ports(const struct node *ports, const char *field, struct diag_
 	int rc = 0;
 	for (size_t k = 0; ports && ports->kind == NODE_SEQ && k < ports->n; k++)
 		rc |= check_port(ports->vals[k], field, d);
+	return rc;
+}
+
+static int check_address(const struct node *at, const char *what, struct diag_sink *d);
+
+static int check_service(const struct node *svc, struct diag_sink *d)
+{
+	const struct node *spec = node_get(svc, "spec"), *ports = node_get(spec, "ports");
+	int rc = check_ports(ports, "port", d);
+	for (size_t k = 0; ports && ports->kind == NODE_SEQ && k < ports->n; k++)
+		rc |= check_port_number(ports->vals[k], "nodePort", d);
+	const struct node *ext = node_get(spec, "externalIPs");
+	for (size_t k = 0; ext && ext->kind == NODE_SEQ && k < ext->n; k++)
+		rc |= check_address(ext->vals[k], "externalIPs[]", d);
+	const struct node *lb = node_get(node_get(node_get(svc, "status"), "loadBalancer"), "ingress");
+	for (size_t k = 0; lb && lb->kind == NODE_SEQ && k < lb->n; k++)
+		rc |= check_address(node_get(lb->vals[k], "ip"), "loadBalancer.ingress[].ip", d);
 	return rc;
 }
 
@@ -390,7 +421,7 @@ static int check_fields(const struct ptrvec *objs, struct diag_sink *d)
 		else if (is_controller(objs->v[i]))
 			rc |= check_container_ports(node_get(pod_template(objs->v[i]), "spec"), d);
 		else if (is_kind(objs->v[i], "Service"))
-			rc |= check_ports(node_get(node_get(objs->v[i], "spec"), "ports"), "port", d);
+			rc |= check_service(objs->v[i], d);
 		if (is_kind(objs->v[i], "Pod")) {
 			const struct node *ips = node_get(status, "podIPs");
 			for (size_t k = 0; ips && ips->kind == NODE_SEQ && k < ips->n; k++)

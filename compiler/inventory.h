@@ -50,6 +50,7 @@ struct k8s_node {
 struct service_port {
 	const char *name, *protocol, *target_name; /* target_name: a named targetPort */
 	int port, target_port;
+	int node_port; /* NodePort and LoadBalancer services: the port on every node, or 0 */
 };
 
 struct k8s_service {
@@ -59,6 +60,8 @@ struct k8s_service {
 	bool has_selector;
 	const char **cluster_ips;
 	size_t ncluster_ips;
+	const char **external_ips; /* spec.externalIPs and status.loadBalancer.ingress[].ip */
+	size_t nexternal_ips;
 	struct service_port *ports;
 	size_t nports;
 	const char **backends; /* addresses from its EndpointSlices */

@@ -145,7 +145,8 @@ struct attr *attr_build(const struct inventory *inv)
 	for (size_t i = 0; i < inv->nnodes; i++)
 		n += inv->nodes[i].nips;
 	for (size_t i = 0; i < inv->nservices; i++)
-		n += inv->services[i].ncluster_ips + inv->services[i].nbackends;
+		n += inv->services[i].ncluster_ips + inv->services[i].nexternal_ips +
+		     inv->services[i].nbackends;
 	a->cap = 64;
 	while (a->cap < n * 2)
 		a->cap <<= 1;
@@ -154,7 +155,8 @@ struct attr *attr_build(const struct inventory *inv)
 	for (size_t i = 0; i < inv->npods; i++)
 		ln += inv->pods[i].nips * (inv->pods[i].nports + 1);
 	for (size_t i = 0; i < inv->nservices; i++)
-		ln += inv->services[i].ncluster_ips * (inv->services[i].nports + 1);
+		ln += (inv->services[i].ncluster_ips + inv->services[i].nexternal_ips) *
+		      (inv->services[i].nports + 1);
 	a->lcap = 64;
 	while (a->lcap < ln * 2)
 		a->lcap <<= 1;
@@ -183,6 +185,13 @@ struct attr *attr_build(const struct inventory *inv)
 			put(a, s->cluster_ips[k], api ? PC_APISERVER : PC_SERVICE, NULL, NULL, s, true);
 			for (size_t j = 0; j < s->nports; j++)
 				listen_put(a, s->cluster_ips[k], proto_num(s->ports[j].protocol),
+					   s->ports[j].port);
+		}
+		/* external and load-balancer addresses lead to the backends as the ClusterIP does */
+		for (size_t k = 0; k < s->nexternal_ips; k++) {
+			put(a, s->external_ips[k], PC_SERVICE, NULL, NULL, s, true);
+			for (size_t j = 0; j < s->nports; j++)
+				listen_put(a, s->external_ips[k], proto_num(s->ports[j].protocol),
 					   s->ports[j].port);
 		}
 		if (api)
@@ -253,12 +262,23 @@ size_t attr_backends(const struct attr *a, const struct k8s_service *svc, const 
 	return n;
 }
 
+const struct k8s_service *attr_node_port(const struct attr *a, uint8_t proto, uint16_t port)
+{
+	for (size_t i = 0; port && i < a->inv->nservices; i++) {
+		const struct k8s_service *s = &a->inv->services[i];
+		for (size_t k = 0; k < s->nports; k++)
+			if (s->ports[k].node_port == port && proto_num(s->ports[k].protocol) == proto)
+				return s;
+	}
+	return NULL;
+}
+
 int attr_target_port(const struct k8s_service *svc, const struct pod *backend, uint8_t proto,
-		     uint16_t port, const char **port_name)
+		     uint16_t port, bool node_port, const char **port_name)
 {
 	for (size_t i = 0; i < svc->nports; i++) {
 		const struct service_port *sp = &svc->ports[i];
-		if (sp->port != port || proto_num(sp->protocol) != proto)
+		if ((node_port ? sp->node_port : sp->port) != port || proto_num(sp->protocol) != proto)
 			continue;
 		if (port_name)
 			*port_name = sp->target_name;

@@ -503,10 +503,12 @@ void attr_free(struct attr *a);
 void attr_lookup(const struct attr *a, const struct ip *ip, struct addr_info *out);
 /* Does the inventory say this address listens on the port (container or service port)? */
 bool attr_listens(const struct attr *a, const struct ip *ip, uint8_t proto, uint16_t port);
-/* A service port: its target port number on a given backend pod (named ports resolved),
- * or -1. */
+/* A service port (its nodePort, with node_port): its target port number on a given
+ * backend pod (named ports resolved), or -1. */
 int attr_target_port(const struct k8s_service *svc, const struct pod *backend, uint8_t proto,
-		     uint16_t port, const char **port_name);
+		     uint16_t port, bool node_port, const char **port_name);
+/* The service that has this nodePort, or NULL: a node address on it leads to its backends. */
+const struct k8s_service *attr_node_port(const struct attr *a, uint8_t proto, uint16_t port);
 /* The pods a service selects (its backends). */
 size_t attr_backends(const struct attr *a, const struct k8s_service *svc,
 		     const struct pod **out, size_t max);

@@ -999,6 +999,13 @@ static void collect(struct sctx *x)
 		struct addr_info c, sv;
 		attr_lookup(s->attr, &e->k.client, &c);
 		attr_lookup(s->attr, &e->k.server, &sv);
+		/* a node address on a service's nodePort leads to that service's backends */
+		bool node_port = false;
+		const struct k8s_service *np;
+		if (sv.cls == PC_NODE && (np = attr_node_port(s->attr, e->k.proto, e->k.port))) {
+			sv = (struct addr_info){.cls = PC_SERVICE, .svc = np};
+			node_port = true;
+		}
 		if (c.cls != PC_POD && sv.cls != PC_POD && sv.cls != PC_SERVICE) {
 			if (e->ok)
 				skip(s, e, "no pod of the inventory on either side");
@@ -1025,10 +1032,12 @@ static void collect(struct sctx *x)
 		if (sv.cls == PC_SERVICE) {
 			const struct pod *b[256];
 			size_t nb = attr_backends(s->attr, sv.svc, b, 256);
-			const char *via = arena_printf(x->a, "%s/%s", sv.svc->namespace, sv.svc->name);
+			const char *via = arena_printf(x->a, "%s/%s%s", sv.svc->namespace, sv.svc->name,
+						       node_port ? " (NodePort)" : "");
 			size_t used = 0;
 			for (size_t k = 0; k < nb; k++) {
-				int tp = attr_target_port(sv.svc, b[k], e->k.proto, e->k.port, NULL);
+				int tp = attr_target_port(sv.svc, b[k], e->k.proto, e->k.port,
+							  node_port, NULL);
 				if (tp <= 0)
 					continue;
 				facts_for(x, e, &c, &sv, b[k], (uint16_t)tp, via);

@@ -174,6 +174,18 @@ r = json.load(open('$WORK/hostile.json'))
 s = [x for x in r['skipped'] if x['port'] == 'IP protocol 47']
 sys.exit(not (len(s) == 1 and 'no port rule can name' in s[0]['reason']))"
 check "hostile records: lint clean" "$POLC" lint --inventory "$INV" "$WORK/hostile"
+# A LoadBalancer service (tests/data/learner/service-public.yaml): a client reaching its
+# load-balancer address, and one reaching a node address on its nodePort, both reach the
+# frontend pods on the target port (named "http": 8080), from their own addresses.
+learn -i "$DATA/service-public.yaml" "$DATA/hubble-nodeport-lb.json" -o "$WORK/lb" -q \
+	2>"$WORK/lb.err"
+check "LoadBalancer and NodePort: exit 0" [ $? -eq 0 ]
+check "LoadBalancer and NodePort: frontend admits both clients on 8080/TCP, nothing else" bash -c "
+	f='$WORK/lb/shop-web_frontend.yaml'
+	[ \$(grep -c '^  - from' \$f) -eq 1 ] && grep -q 'cidr: 198.51.100.7/32' \$f &&
+	grep -q 'cidr: 198.51.100.8/32' \$f && [ \$(grep -c 'port: ' \$f) -eq 1 ] &&
+	grep -q 'port: \"8080\"' \$f"
+check "LoadBalancer and NodePort: lint clean" "$POLC" lint --inventory "$INV" "$WORK/lb"
 
 # ---- --existing, --for, --graph
 learn "$FIXTURE" -o "$WORK/merge" --existing "$SRC/samples/testbed/policies" >"$WORK/merge.txt" 2>&1

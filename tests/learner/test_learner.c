@@ -998,8 +998,8 @@ static void test_selectors(void)
 	CU_ASSERT_EQUAL_FATAL(ai.cls, PC_SERVICE);
 	const struct pod *b[8];
 	CU_ASSERT_EQUAL(attr_backends(at, ai.svc, b, 8), 1);
-	CU_ASSERT_EQUAL(attr_target_port(ai.svc, b[0], 6, 6379, NULL), 6379); /* named "redis" */
-	CU_ASSERT_EQUAL(attr_target_port(ai.svc, b[0], 17, 6379, NULL), -1);
+	CU_ASSERT_EQUAL(attr_target_port(ai.svc, b[0], 6, 6379, false, NULL), 6379); /* named "redis" */
+	CU_ASSERT_EQUAL(attr_target_port(ai.svc, b[0], 17, 6379, false, NULL), -1);
 	ip_parse("10.244.1.99", &ip);
 	attr_lookup(at, &ip, &ai);
 	CU_ASSERT_EQUAL(ai.cls, PC_CLUSTER); /* in a pod CIDR, but no such pod */
