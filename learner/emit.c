@@ -137,6 +137,14 @@ static const char *proto_name(uint8_t p)
 	return ip_proto_name(p) ? ip_proto_name(p) : "ANY";
 }
 
+/* A name, or a pattern generalised from names ("*.parent"): matchName or matchPattern. */
+static void fqdn_selector(struct em *m, const char *name)
+{
+	map_open(m);
+	kv(m, !strncmp(name, "*.", 2) ? "matchPattern" : "matchName", name);
+	map_close(m);
+}
+
 static void labels(struct em *m, const struct kv *v, size_t n)
 {
 	map_open(m);
@@ -182,8 +190,13 @@ static void peer_list(struct em *m, const struct synth *s, const struct selem *r
 			/* what Cilium's DNS proxy would have put behind these names */
 			struct ip addrs[64];
 			size_t n = 0;
-			for (size_t i = 0; i < r->npeers && n < 64; i++)
-				n += dns_addrs_for(s->L, r->peers[i].text, addrs + n, 64 - n);
+			for (size_t i = 0; i < r->npeers && n < 64; i++) {
+				const struct speer *pe = &r->peers[i];
+				if (!pe->nmembers)
+					n += dns_addrs_for(s->L, pe->text, addrs + n, 64 - n);
+				for (size_t k = 0; k < pe->nmembers && n < 64; k++)
+					n += dns_addrs_for(s->L, pe->members[k], addrs + n, 64 - n);
+			}
 			if (n) {
 				str(m, "toCIDRSet");
 				seq_open(m);
@@ -201,11 +214,8 @@ static void peer_list(struct em *m, const struct synth *s, const struct selem *r
 		}
 		str(m, "toFQDNs");
 		seq_open(m);
-		for (size_t i = 0; i < r->npeers; i++) {
-			map_open(m);
-			kv(m, "matchName", r->peers[i].text);
-			map_close(m);
-		}
+		for (size_t i = 0; i < r->npeers; i++)
+			fqdn_selector(m, r->peers[i].text);
 		seq_close(m);
 		break;
 	}
@@ -263,11 +273,8 @@ static void to_ports(struct em *m, const struct selem *r)
 		} else {
 			str(m, "dns");
 			seq_open(m);
-			for (size_t k = 0; k < p->ndns; k++) {
-				map_open(m);
-				kv(m, "matchName", p->dns[k]);
-				map_close(m);
-			}
+			for (size_t k = 0; k < p->ndns; k++)
+				fqdn_selector(m, p->dns[k]);
 			seq_close(m);
 		}
 		map_close(m);

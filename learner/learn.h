@@ -63,7 +63,8 @@ int do_learn(int argc, char **argv);
 	"  -q, --quiet          no progress, no table\n"                                           \
 	"\n"                                                                                       \
 	"Learning:\n"                                                                              \
-	"      --min-support N  distinct values before a path segment becomes a regex (3)\n"       \
+	"      --min-support N  distinct values before a path segment becomes a regex, or names\n"  \
+	"                       one label below a parent become *.parent (3)\n"               \
 	"      --cidr-prefix N  widest IPv4 prefix world addresses may aggregate to (32: none)\n"  \
 	"      --cidr6-prefix N the same for IPv6 (128)\n"                                         \
 	"      --cidr-min N     addresses in a prefix before it is aggregated (4)\n"               \
@@ -531,8 +532,11 @@ struct speer {
 	const char *workload; /* "ns/name" */
 	struct kv *labels;
 	size_t nlabels;
-	/* SP_ENTITY / SP_CIDR / SP_FQDN */
+	/* SP_ENTITY / SP_CIDR / SP_FQDN (a matchPattern "*.parent" when it starts with "*.") */
 	const char *text;
+	/* a pattern: the observed names it stands for */
+	const char **members;
+	size_t nmembers;
 };
 
 struct shttp {

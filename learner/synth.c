@@ -827,6 +827,76 @@ static void peer_fqdn(struct sctx *x, const char *name, struct speer *out)
 	out->key = arena_printf(x->a, "4fq:%s", name);
 }
 
+/* The parent of a DNS name ("b.example.com" for "a.b.example.com"), when it has at least two
+ * labels itself: "*.example.com" can be earned, "*.com" never. */
+static const char *name_parent(const char *name)
+{
+	const char *dot = strchr(name, '.');
+	return dot && strchr(dot + 1, '.') ? dot + 1 : NULL;
+}
+
+static int cmp_by_parent(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	const char *px = name_parent(x), *py = name_parent(y);
+	int c = strcmp(px ? px : "", py ? py : "");
+	return c ? c : strcmp(x, y);
+}
+
+/* Evidence-based name generalisation, as for paths: when at least --min-support distinct names
+ * share a parent (one label each below it), they become the matchPattern "*.parent", which
+ * Cilium reads as one label of letters, digits, '-' and '_' below it. Names in, names and
+ * patterns out (sorted); members[i] gets the names a pattern stands for (NULL for a name). */
+static size_t generalise_names(struct sctx *x, const char **names, size_t n,
+			       const char ***members, size_t *nmembers)
+{
+	const char **v = xmalloc((n ? n : 1) * sizeof(*v));
+	memcpy(v, names, n * sizeof(*v));
+	sort_items(v, n, sizeof(*v), cmp_by_parent);
+	size_t w = 0;
+	for (size_t i = 0; i < n;) {
+		const char *parent = name_parent(v[i]);
+		size_t j = i + 1;
+		while (parent && j < n && name_parent(v[j]) && !strcmp(name_parent(v[j]), parent))
+			j++;
+		if (parent && j - i >= x->L->o->min_support) {
+			names[w] = arena_printf(x->a, "*.%s", parent);
+			members[w] = arena_alloc(x->a, (j - i) * sizeof(char *));
+			memcpy(members[w], v + i, (j - i) * sizeof(char *));
+			nmembers[w++] = j - i;
+			i = j;
+			continue;
+		}
+		for (; i < j; i++) {
+			names[w] = v[i];
+			members[w] = NULL;
+			nmembers[w++] = 0;
+		}
+	}
+	free(v);
+	return w;
+}
+
+/* toFQDNs peers of one rule, generalised (their keys follow their text). */
+static size_t generalise_fqdns(struct sctx *x, struct speer *peers, size_t n)
+{
+	const char **names = xmalloc((n ? n : 1) * sizeof(char *));
+	const char ***members = xmalloc((n ? n : 1) * sizeof(*members));
+	size_t *nmembers = xmalloc((n ? n : 1) * sizeof(size_t));
+	for (size_t i = 0; i < n; i++)
+		names[i] = peers[i].text;
+	size_t w = generalise_names(x, names, n, members, nmembers);
+	for (size_t i = 0; i < w; i++) {
+		peer_fqdn(x, names[i], &peers[i]);
+		peers[i].members = members[i];
+		peers[i].nmembers = nmembers[i];
+	}
+	free(names);
+	free(members);
+	free(nmembers);
+	return w;
+}
+
 static const char *party(struct sctx *x, const struct addr_info *ai, const struct ip *ip)
 {
 	if (ai->cls == PC_POD)
@@ -1238,10 +1308,15 @@ static void dns_rules(struct sctx *x, struct entry *en)
 		ptrvec_free(&names);
 		return;
 	}
-	sort_items(names.v, names.n, sizeof(void *), cmp_str);
-	en->port.dns = arena_alloc(x->a, names.n * sizeof(char *));
-	memcpy(en->port.dns, names.v, names.n * sizeof(char *));
-	en->port.ndns = names.n;
+	const char ***members = xmalloc(names.n * sizeof(*members));
+	size_t *nmembers = xmalloc(names.n * sizeof(*nmembers));
+	size_t n = generalise_names(x, (const char **)names.v, names.n, members, nmembers);
+	sort_items(names.v, n, sizeof(void *), cmp_str);
+	en->port.dns = arena_alloc(x->a, n * sizeof(char *));
+	memcpy(en->port.dns, names.v, n * sizeof(char *));
+	en->port.ndns = n;
+	free(members);
+	free(nmembers);
 	ptrvec_free(&names);
 }
 
@@ -1434,6 +1509,8 @@ static void build_direction(struct sctx *x, struct spolicy *pol, struct fact *f,
 			r->peers[k - i] = *pg[k].peer;
 		if (r->kind == SP_CIDR)
 			r->npeers = aggregate_cidrs(x, r->peers, r->npeers);
+		else if (r->kind == SP_FQDN)
+			r->npeers = generalise_fqdns(x, r->peers, r->npeers);
 		r->icmp = pg[i].icmp;
 		/* ports (or ICMP types) from the first group: all groups share them */
 		if (r->icmp) {

@@ -186,6 +186,21 @@ check "LoadBalancer and NodePort: frontend admits both clients on 8080/TCP, noth
 	grep -q 'cidr: 198.51.100.8/32' \$f && [ \$(grep -c 'port: ' \$f) -eq 1 ] &&
 	grep -q 'port: \"8080\"' \$f"
 check "LoadBalancer and NodePort: lint clean" "$POLC" lint --inventory "$INV" "$WORK/lb"
+# Names are generalised on evidence, as paths are: three names one label below
+# cdn.example.net (--min-support 3) become "*.cdn.example.net" in toFQDNs and in the DNS
+# rule; two below two.example, or one below partner.example, stay names.
+learn "$DATA/hubble-dns-names.json" -o "$WORK/names" --for shop-web/frontend >"$WORK/names.txt" 2>&1
+check "names: exit 0" [ $? -eq 0 ]
+check "names: every flow and DNS name admitted" grep -q '7 of 7 observed flows admitted.*6 of 6 DNS names' "$WORK/names.txt"
+check "names: one pattern, in toFQDNs and in the DNS rule; the rest stay names" bash -c "
+	f='$WORK/names/shop-web_frontend.yaml'
+	[ \$(grep -c 'matchPattern: \"\*.cdn.example.net\"' \$f) -eq 2 ] &&
+	[ \$(grep -c 'matchPattern' \$f) -eq 2 ] && [ \$(grep -c 'matchName: x.two.example' \$f) -eq 2 ] &&
+	! grep -q 'a.cdn.example.net' \$f"
+learn "$DATA/hubble-dns-names.json" -o "$WORK/names4" --for shop-web/frontend --min-support 4 -q
+check "names: with --min-support 4, three names stay names" bash -c "
+	! grep -q matchPattern '$WORK/names4/shop-web_frontend.yaml' &&
+	grep -q 'matchName: a.cdn.example.net' '$WORK/names4/shop-web_frontend.yaml'"
 
 # ---- --existing, --for, --graph
 learn "$FIXTURE" -o "$WORK/merge" --existing "$SRC/samples/testbed/policies" >"$WORK/merge.txt" 2>&1
