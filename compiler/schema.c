@@ -311,6 +311,9 @@ static const struct schema_type *resolve(const struct schema_type *t)
 /* YAML 1.1, which kubectl's loader speaks, reads these unquoted words as booleans. */
 static bool is_yaml11_bool(const char *s)
 {
+	/* every string scalar passes here: most are ruled out by their first letter */
+	if (!s[0] || !strchr("yYnNoOtTfF", s[0]) || strlen(s) > 5)
+		return false;
 	static const char *words[] = {"y",  "Y",   "yes", "Yes", "YES", "n",   "N",   "no",
 				      "No", "NO",  "on",  "On",  "ON",  "off", "Off", "OFF",
 				      "true", "True", "TRUE", "false", "False", "FALSE"};
@@ -450,7 +453,8 @@ static void validate_object(struct vctx *c, const struct schema_type *t, const s
 	for (size_t i = 0; i < n->n; i++) {
 		const char *key = n->keys[i]->str;
 		size_t p = 0;
-		while (p < t->nprops && strcmp(t->prop_names[p], key) != 0)
+		while (p < t->nprops &&
+		       (t->prop_names[p][0] != key[0] || strcmp(t->prop_names[p], key) != 0))
 			p++;
 		if (p == t->nprops) {
 			char hint[512];
