@@ -384,8 +384,6 @@ static int check_ports(const struct node *ports, const char *field, struct diag_
 	return rc;
 }
 
-static int check_address(const struct node *at, const char *what, struct diag_sink *d);
-
 static int check_service(const struct node *svc, struct diag_sink *d)
 {
 	const struct node *spec = node_get(svc, "spec"), *ports = node_get(spec, "ports");

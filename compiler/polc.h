@@ -56,10 +56,9 @@ size_t edit_distance(const char *a, const char *b);
 const char *ip_proto_name(uint8_t proto);
 bool parse_uint(const char *s, unsigned long max, unsigned long *out);
 bool cilium_port_number(const char *s, unsigned long *out);
-/* Length of the well-formed UTF-8 sequence at s (no overlong forms, surrogates or code points
- * above U+10FFFF), or 0 when there is none. */
-size_t utf8_sequence(const unsigned char *s, size_t avail);
-/* Is s well-formed UTF-8 without control characters (C0, DEL)? What YAML can carry as is. */
+/* Is s well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF)? */
+bool utf8_valid(const char *s);
+/* ... and without control characters (C0, DEL)? What YAML can carry as is. */
 bool utf8_printable(const char *s);
 
 /* ---------------------------------------------------------------- json.c */

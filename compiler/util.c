@@ -259,7 +259,8 @@ bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return true;
 }
 
-size_t utf8_sequence(const unsigned char *s, size_t avail)
+/* Length of the well-formed UTF-8 sequence at s, or 0 when there is none. */
+static size_t utf8_sequence(const unsigned char *s, size_t avail)
 {
 	if (!avail)
 		return 0;
@@ -283,20 +284,21 @@ size_t utf8_sequence(const unsigned char *s, size_t avail)
 	return n;
 }
 
-bool utf8_printable(const char *s)
+bool utf8_valid(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t left = strlen(s);
-	while (left) {
+	for (size_t left = strlen(s), n; left; p += n, left -= n)
+		if (!(n = utf8_sequence(p, left)))
+			return false;
+	return true;
+}
+
+bool utf8_printable(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			return false;
-		size_t n = utf8_sequence(p, left);
-		if (!n)
-			return false;
-		p += n;
-		left -= n;
-	}
-	return true;
+	return utf8_valid(s);
 }
 
 const char *ip_proto_name(uint8_t proto)

@@ -78,12 +78,10 @@ static void str(struct em *m, const char *s)
 {
 	/* libyaml's emitter does not check its input: bytes that are not UTF-8 make it loop.
 	 * The learner keeps such strings out of policies; this is the last guard. */
-	const unsigned char *p = (const unsigned char *)s;
-	for (size_t left = strlen(s), n; left; p += n, left -= n)
-		if (!(n = utf8_sequence(p, left))) {
-			m->failed = true;
-			return;
-		}
+	if (!utf8_valid(s)) {
+		m->failed = true;
+		return;
+	}
 	yaml_scalar_event_initialize(&m->ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 1,
 				     needs_quotes(s) ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
 						     : YAML_ANY_SCALAR_STYLE);
