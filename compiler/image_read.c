@@ -281,10 +281,31 @@ static void check_entry(struct reader_ctx *r, size_t i)
 		bad(r, NULL, "policy entry %zu refers to unknown L7 rules %u", i, l7);
 }
 
+/* Bytes 4-11 and 12-15 of a key (everything after prefixlen) as big-endian numbers: comparing
+ * them compares the bytes, as memcmp would, in two steps. */
+static uint64_t key_head(const struct polc_policy_key *k)
+{
+	uint64_t v;
+	memcpy(&v, (const char *)k + 4, 8);
+	return __builtin_bswap64(v);
+}
+
+static uint32_t key_tail(const struct polc_policy_key *k)
+{
+	uint32_t v;
+	memcpy(&v, (const char *)k + 12, 4);
+	return __builtin_bswap32(v);
+}
+
+#define CMP3(a, b) (((a) > (b)) - ((a) < (b)))
+
 static int cmp_entry_order(const struct polc_policy_key *a, const struct polc_policy_key *b)
 {
-	int c = memcmp((const char *)a + 4, (const char *)b + 4, 12);
-	return c ? c : (a->prefixlen > b->prefixlen) - (a->prefixlen < b->prefixlen);
+	uint64_t ha = key_head(a), hb = key_head(b);
+	if (ha != hb)
+		return CMP3(ha, hb);
+	uint32_t ta = key_tail(a), tb = key_tail(b);
+	return ta != tb ? CMP3(ta, tb) : CMP3(a->prefixlen, b->prefixlen);
 }
 
 static void check_policy_entries(struct reader_ctx *r)
@@ -400,12 +421,40 @@ static int cmp_lookup(const struct polc_policy_key *k, const struct polc_policy_
 	return cmp_entry_order(k, e);
 }
 
+/* Entries sort by the bytes after prefixlen, and every stored prefix covers the first 64 bits
+ * (endpoint, direction, identity): all the candidates for a key sit in one run. */
+static void candidate_run(const struct image *img, const struct polc_policy_key *k, size_t *first,
+			  size_t *end)
+{
+	uint64_t head = key_head(k);
+	size_t lo = 0, hi = img->nentries;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (key_head(&img->entries[mid].key) < head)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = lo;
+	hi = img->nentries;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (key_head(&img->entries[mid].key) <= head)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*end = lo;
+}
+
 /* The LPM trie semantics over sorted entries: try each stored prefix length, longest first. */
 static const struct polc_policy_value *lpm(const struct image *img, const struct polc_policy_key *k)
 {
 	static const uint8_t lens[] = {88, 87, 86, 85, 84, 83, 82, 81, 80,
 				       79, 78, 77, 76, 75, 74, 73, 72, 64};
-	for (size_t i = 0; i < sizeof lens; i++) {
+	size_t first, end;
+	candidate_run(img, k, &first, &end);
+	for (size_t i = 0; i < sizeof lens && first < end; i++) {
 		struct polc_policy_key m = *k;
 		m.prefixlen = lens[i];
 		int port_bits = lens[i] > 72 ? lens[i] - 72 : 0;
@@ -414,7 +463,7 @@ static const struct polc_policy_value *lpm(const struct image *img, const struct
 		m.dport = __builtin_bswap16(port);
 		if (lens[i] == 64)
 			m.proto = 0;
-		size_t lo = 0, hi = img->nentries;
+		size_t lo = first, hi = end;
 		while (lo < hi) {
 			size_t mid = (lo + hi) / 2;
 			if (cmp_lookup(&img->entries[mid].key, &m) < 0)
@@ -422,7 +471,7 @@ static const struct polc_policy_value *lpm(const struct image *img, const struct
 			else
 				hi = mid;
 		}
-		if (lo < img->nentries && !cmp_lookup(&img->entries[lo].key, &m))
+		if (lo < end && !cmp_lookup(&img->entries[lo].key, &m))
 			return &img->entries[lo].value;
 	}
 	return NULL;

@@ -1,13 +1,15 @@
 /* The reference evaluator: one half of one flow, decided straight from the parsed policies.
  *
  * Deliberately simple and separate from translate/selcache/resolve: no flat rules, no identity
- * sets, no entry tables. It walks every policy for every question. It is the oracle for the
+ * sets, no entry tables. It walks every policy that selects the endpoint for every question
+ * (which policies those are is found once per endpoint: ref_subject_build). It is the oracle for the
  * differential tests, for `polc verify` and for the explanations of `polc trace`. Where the two
  * disagree, one of them misreads Cilium.
  */
 #include "polc.h"
 #include "resolve.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -279,24 +281,32 @@ static uint8_t proto_of(const char *p)
 	return !strcmp(p, "TCP") ? 6 : !strcmp(p, "UDP") ? 17 : !strcmp(p, "SCTP") ? 132 : 0;
 }
 
-/* The number a named port stands for at the destination, or -1. */
+/* Folds one pod's port of that name into *found; false when it disagrees with a port found
+ * before. */
+static bool fold_named_port(const struct pod *p, const char *name, uint8_t proto, long *found)
+{
+	for (size_t k = 0; k < p->nports; k++) {
+		if (!p->ports[k].name || strcasecmp(p->ports[k].name, name) ||
+		    proto_of(p->ports[k].protocol) != proto || p->ports[k].port <= 0)
+			continue;
+		if (*found >= 0 && *found != p->ports[k].port)
+			return false;
+		*found = p->ports[k].port;
+	}
+	return true;
+}
+
+/* The number a named port stands for at the destination, or -1: on ingress the local
+ * endpoint's; on egress the one every endpoint that has the name agrees on. */
 static long resolve_name(const struct rctx *x, const char *name, uint8_t proto)
 {
 	long found = -1;
+	if (x->q->dir == DIR_INGRESS)
+		return fold_named_port(x->q->ep->pod, name, proto, &found) ? found : -1;
 	const struct cluster *c = x->c;
-	for (size_t i = 0; i < c->neps; i++) {
-		if (x->q->dir == DIR_INGRESS && &c->eps[i] != x->q->ep)
-			continue;
-		const struct pod *p = c->eps[i].pod;
-		for (size_t k = 0; k < p->nports; k++) {
-			if (!p->ports[k].name || strcasecmp(p->ports[k].name, name) ||
-			    proto_of(p->ports[k].protocol) != proto || p->ports[k].port <= 0)
-				continue;
-			if (found >= 0 && found != p->ports[k].port)
-				return -1;
-			found = p->ports[k].port;
-		}
-	}
+	for (size_t i = 0; i < c->neps; i++)
+		if (!fold_named_port(c->eps[i].pod, name, proto, &found))
+			return -1;
 	return found;
 }
 
@@ -451,26 +461,28 @@ static void visit_elems(const struct rctx *x, const struct rule_elem *v, size_t 
 	}
 }
 
-static void visit_cilium(struct rctx *x, struct tally *t)
+/* Does this rule of a CNP or CCNP select the local endpoint (direction aside)? */
+static bool cilium_rule_selects(struct rctx *x, const struct rule *rule)
+{
+	x->rule = rule;
+	return rule->node_selector.presence != P_PRESENT &&
+	       subject_selects(x, &rule->endpoint_selector);
+}
+
+static void visit_cilium_rule(struct rctx *x, const struct rule *rule, struct tally *t)
 {
 	bool ingress = x->q->dir == DIR_INGRESS;
-	for (size_t r = 0; r < x->p->rules.n; r++) {
-		const struct rule *rule = &x->p->rules.v[r];
-		x->rule = rule;
-		if (rule->node_selector.presence == P_PRESENT ||
-		    !subject_selects(x, &rule->endpoint_selector))
-			continue;
-		size_t allow_n = ingress ? rule->ingress.n : rule->egress.n;
-		size_t deny_n = ingress ? rule->ingress_deny.n : rule->egress_deny.n;
-		if (!allow_n && !deny_n)
-			continue;
-		t->enforced = true;
-		enum tristate dd = ingress ? rule->default_deny_ingress : rule->default_deny_egress;
-		if (dd != TRI_FALSE || !x->c->sem.non_default_deny_policies)
-			t->default_deny = true;
-		visit_elems(x, ingress ? rule->ingress.v : rule->egress.v, allow_n, t);
-		visit_elems(x, ingress ? rule->ingress_deny.v : rule->egress_deny.v, deny_n, t);
-	}
+	x->rule = rule;
+	size_t allow_n = ingress ? rule->ingress.n : rule->egress.n;
+	size_t deny_n = ingress ? rule->ingress_deny.n : rule->egress_deny.n;
+	if (!allow_n && !deny_n)
+		return;
+	t->enforced = true;
+	enum tristate dd = ingress ? rule->default_deny_ingress : rule->default_deny_egress;
+	if (dd != TRI_FALSE || !x->c->sem.non_default_deny_policies)
+		t->default_deny = true;
+	visit_elems(x, ingress ? rule->ingress.v : rule->egress.v, allow_n, t);
+	visit_elems(x, ingress ? rule->ingress_deny.v : rule->egress_deny.v, deny_n, t);
 }
 
 static bool knp_has_type(const struct knp *k, const char *type)
@@ -481,13 +493,19 @@ static bool knp_has_type(const struct knp *k, const char *type)
 	return false;
 }
 
-static void visit_knp(struct rctx *x, struct tally *t)
+/* Does this NetworkPolicy select the local endpoint? */
+static bool knp_selects_subject(const struct rctx *x)
 {
 	const struct knp *k = &x->p->knp;
 	const struct identity *me = x->q->ep->id;
 	const char *ns = pod_namespace(me);
-	if (!ns || strcmp(ns, x->p->namespace) || !knp_selects(x, &k->pod_selector, "", &me->labels))
-		return;
+	return ns && !strcmp(ns, x->p->namespace) &&
+	       knp_selects(x, &k->pod_selector, "", &me->labels);
+}
+
+static void visit_knp(struct rctx *x, struct tally *t)
+{
+	const struct knp *k = &x->p->knp;
 	bool ingress = x->q->dir == DIR_INGRESS;
 	bool applies = ingress ? (k->ingress.n || knp_has_type(k, "Ingress") ||
 				  !knp_has_type(k, "Egress"))
@@ -502,17 +520,52 @@ static void visit_knp(struct rctx *x, struct tally *t)
 			t->allow_p = x->p, t->allow_at = v[i].at;
 }
 
-struct ref_result ref_evaluate(const struct cluster *c, const struct corpus *corpus,
-			       const struct ref_query *q)
+/* ---------------------------------------------------------------- subjects */
+
+/* Which rules select an endpoint depends on the endpoint alone, and every question about it
+ * asks again: `polc verify` asks thousands. So that part of the walk is done once per
+ * endpoint, in corpus order, and each question walks only what it found. */
+void ref_subject_build(const struct cluster *c, const struct corpus *corpus,
+		       const struct endpoint *ep, struct ref_subject *out)
+{
+	struct ref_query q = {.ep = ep};
+	struct rctx x = {.c = c, .corpus = corpus, .q = &q};
+	memset(out, 0, sizeof(*out));
+	out->ep = ep;
+	size_t cap = 0;
+	for (size_t i = 0; i < corpus->policies.n; i++) {
+		x.p = corpus->policies.v[i];
+		size_t nrules = x.p->kind == KIND_KNP ? 1 : x.p->rules.n;
+		for (size_t r = 0; r < nrules; r++) {
+			const struct rule *rule = x.p->kind == KIND_KNP ? NULL : &x.p->rules.v[r];
+			if (rule ? !cilium_rule_selects(&x, rule) : !knp_selects_subject(&x))
+				continue;
+			if (out->n == cap) {
+				cap = cap ? cap * 2 : 8;
+				out->v = xrealloc(out->v, cap * sizeof(*out->v));
+			}
+			out->v[out->n++] = (struct ref_pick){x.p, rule};
+		}
+	}
+}
+
+void ref_subject_free(struct ref_subject *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+struct ref_result ref_evaluate_subject(const struct cluster *c, const struct corpus *corpus,
+				       const struct ref_subject *subj, const struct ref_query *q)
 {
 	struct rctx x = {.c = c, .corpus = corpus, .q = q};
 	struct tally t = {0};
-	for (size_t i = 0; i < corpus->policies.n; i++) {
-		x.p = corpus->policies.v[i];
-		if (x.p->kind == KIND_KNP)
-			visit_knp(&x, &t);
+	for (size_t i = 0; i < subj->n; i++) {
+		x.p = subj->v[i].p;
+		if (subj->v[i].rule)
+			visit_cilium_rule(&x, subj->v[i].rule, &t);
 		else
-			visit_cilium(&x, &t);
+			visit_knp(&x, &t);
 	}
 	if (c->sem.enable_policy == ENFORCE_NEVER)
 		t.enforced = false;
@@ -531,4 +584,14 @@ struct ref_result ref_evaluate(const struct cluster *c, const struct corpus *cor
 	if (!t.default_deny || localhost)
 		return (struct ref_result){VERDICT_ALLOW, REASON_ALLOWED, NULL, NULL};
 	return (struct ref_result){VERDICT_DENY, REASON_DEFAULT_DENY, NULL, NULL};
+}
+
+struct ref_result ref_evaluate(const struct cluster *c, const struct corpus *corpus,
+			       const struct ref_query *q)
+{
+	struct ref_subject subj;
+	ref_subject_build(c, corpus, q->ep, &subj);
+	struct ref_result r = ref_evaluate_subject(c, corpus, &subj, q);
+	ref_subject_free(&subj);
+	return r;
 }

@@ -258,4 +258,20 @@ struct ref_result {
 struct ref_result ref_evaluate(const struct cluster *c, const struct corpus *policies,
 			       const struct ref_query *q);
 
+/* The rules that select one endpoint (rule NULL: a NetworkPolicy), in corpus order. For many
+ * questions about one endpoint: build it once, ask with ref_evaluate_subject. */
+struct ref_subject {
+	const struct endpoint *ep;
+	struct ref_pick {
+		const struct policy *p;
+		const struct rule *rule;
+	} *v;
+	size_t n;
+};
+void ref_subject_build(const struct cluster *c, const struct corpus *policies,
+		       const struct endpoint *ep, struct ref_subject *out);
+void ref_subject_free(struct ref_subject *s);
+struct ref_result ref_evaluate_subject(const struct cluster *c, const struct corpus *policies,
+				       const struct ref_subject *subj, const struct ref_query *q);
+
 #endif

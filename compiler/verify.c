@@ -166,6 +166,8 @@ static void verify_direction(struct vctx *v, const struct endpoint *ep, uint16_t
 	}
 	struct probes p = {0};
 	build_probes(c, &ms, &p);
+	struct ref_subject subj;
+	ref_subject_build(c, &v->s->policies, ep, &subj);
 	for (size_t i = 0; i < p.nids; i++) {
 		const struct identity *remote = identity_by_id(c, p.ids[i]);
 		for (size_t k = 0; k < p.nports; k++) {
@@ -182,13 +184,14 @@ static void verify_direction(struct vctx *v, const struct endpoint *ep, uint16_t
 			if (!reference_turn(v))
 				continue;
 			struct ref_query q = {ep, (enum direction)dir, remote, NULL, proto, port};
-			struct ref_result rr = ref_evaluate(c, &v->s->policies, &q);
+			struct ref_result rr = ref_evaluate_subject(c, &v->s->policies, &subj, &q);
 			v->st->reference_checks++;
 			if (rr.reason != got)
 				mismatch(v, ep, dir, remote, proto, port, &dec, rr.reason,
 					 "reference evaluator", rr.policy, rr.at);
 		}
 	}
+	ref_subject_free(&subj);
 	free(p.ids);
 	free(p.ports);
 	mapstate_free(&ms);
