@@ -179,6 +179,8 @@ bool flat_subject_selects(const struct flat_rule *r, const struct endpoint *ep);
 bool entity_selects(const struct cluster *c, const char *entity, const struct identity *id);
 bool peer_selects(const struct cluster *c, const struct flat_peer *p, const struct identity *id);
 void peer_identities(const struct cluster *c, const struct flat_peer *p, struct idset *out);
+void idset_add(struct idset *s, uint32_t id);
+void idset_sort(struct idset *s);
 void idset_free(struct idset *s);
 bool idset_has(const struct idset *s, uint32_t id);
 /* Posting lists label -> identities, so selectors need not scan every identity. */

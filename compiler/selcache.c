@@ -16,7 +16,13 @@
 
 /* ---------------------------------------------------------------- id sets */
 
-static void push_id(struct idset *s, uint32_t id)
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void idset_add(struct idset *s, uint32_t id)
 {
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 16;
@@ -29,6 +35,18 @@ void idset_free(struct idset *s)
 {
 	free(s->v);
 	memset(s, 0, sizeof(*s));
+}
+
+/* Sorts what idset_add collected and drops repeats. */
+void idset_sort(struct idset *s)
+{
+	if (s->n > 1)
+		sort_items(s->v, s->n, sizeof(uint32_t), cmp_u32);
+	size_t w = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (!w || s->v[w - 1] != s->v[i])
+			s->v[w++] = s->v[i];
+	s->n = w;
 }
 
 bool idset_has(const struct idset *s, uint32_t id)
@@ -44,12 +62,6 @@ bool idset_has(const struct idset *s, uint32_t id)
 			hi = mid;
 	}
 	return lo < s->n && s->v[lo] == id;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
 }
 
 /* ---------------------------------------------------------------- label index */
@@ -256,20 +268,14 @@ void peer_identities(const struct cluster *c, const struct flat_peer *p, struct 
 	if (n < 0) {
 		for (size_t i = 0; i < c->nids; i++)
 			if (peer_selects(c, p, c->ids[i]))
-				push_id(out, c->ids[i]->id);
+				idset_add(out, c->ids[i]->id);
 		return;
 	}
 	for (long i = 0; i < n; i++)
 		if (peer_selects(c, p, c->ids[cand[i]]))
-			push_id(out, c->ids[cand[i]]->id);
+			idset_add(out, c->ids[cand[i]]->id);
 	free(cand);
-	if (out->n > 1)
-		sort_items(out->v, out->n, sizeof(uint32_t), cmp_u32);
-	size_t w = 0;
-	for (size_t i = 0; i < out->n; i++)
-		if (!w || out->v[w - 1] != out->v[i])
-			out->v[w++] = out->v[i];
-	out->n = w;
+	idset_sort(out);
 }
 
 /* ---------------------------------------------------------------- flat index */

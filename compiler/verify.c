@@ -64,26 +64,42 @@ static void mismatch(struct vctx *v, const struct endpoint *ep, int dir, const s
 struct probes {
 	uint32_t *ids;
 	size_t nids;
-	struct {
+	struct probe_port {
 		uint8_t proto;
 		uint16_t port;
 	} *ports;
 	size_t nports, cap;
 };
 
+/* Repeats are dropped by unique_ports once all are in. */
 static void add_port(struct probes *p, uint8_t proto, long port)
 {
 	if (port < 0 || port > 65535 || ((proto == 1 || proto == 58) && port > 255))
 		return;
-	for (size_t i = 0; i < p->nports; i++)
-		if (p->ports[i].proto == proto && p->ports[i].port == port)
-			return;
 	if (p->nports == p->cap) {
 		p->cap = p->cap ? p->cap * 2 : 64;
 		p->ports = xrealloc(p->ports, p->cap * sizeof(*p->ports));
 	}
 	p->ports[p->nports].proto = proto;
 	p->ports[p->nports++].port = (uint16_t)port;
+}
+
+static int cmp_probe_port(const void *a, const void *b)
+{
+	const struct probe_port *x = a, *y = b;
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	return (x->port > y->port) - (x->port < y->port);
+}
+
+static void unique_ports(struct probes *p)
+{
+	sort_items(p->ports, p->nports, sizeof(*p->ports), cmp_probe_port);
+	size_t w = 0;
+	for (size_t i = 0; i < p->nports; i++)
+		if (!w || cmp_probe_port(&p->ports[w - 1], &p->ports[i]))
+			p->ports[w++] = p->ports[i];
+	p->nports = w;
 }
 
 static void build_probes(const struct cluster *c, const struct mapstate *ms, struct probes *p)
@@ -102,14 +118,17 @@ static void build_probes(const struct cluster *c, const struct mapstate *ms, str
 			add_port(p, protos[k], (long)ms->v[i].hi + 1);
 		}
 	}
+	unique_ports(p);
 	/* Remote identities: those the entries name, and one of each kind they do not. */
+	struct idset in_entries = {0};
+	for (size_t k = 0; k < ms->n; k++)
+		idset_add(&in_entries, ms->v[k].identity);
+	idset_sort(&in_entries);
 	p->ids = xcalloc(c->nids + 1, sizeof(uint32_t));
 	bool seen_pod = false, seen_cidr = false;
 	for (size_t i = 0; i < c->nids; i++) {
 		const struct identity *id = c->ids[i];
-		bool named = false;
-		for (size_t k = 0; k < ms->n && !named; k++)
-			named = ms->v[k].identity == id->id;
+		bool named = idset_has(&in_entries, id->id);
 		bool reserved = id->id < ID_FIRST_GLOBAL;
 		bool first_pod = !id->is_cidr && !reserved && !seen_pod;
 		bool first_cidr = id->is_cidr && !seen_cidr;
@@ -118,6 +137,7 @@ static void build_probes(const struct cluster *c, const struct mapstate *ms, str
 		seen_pod |= first_pod && !named;
 		seen_cidr |= first_cidr && !named;
 	}
+	idset_free(&in_entries);
 }
 
 /* ---------------------------------------------------------------- one endpoint */
