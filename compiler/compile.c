@@ -224,6 +224,8 @@ static int parse_compile(int argc, char **argv, struct session *s, struct cluste
 			return -1;
 		}
 	}
+	if (cli_no_operands("compile", argc, argv, optind, "policies go after -p") < 0)
+		return -1;
 	if (!ca->inv.n || !a->outdir || (!a->all_nodes && !a->nodes.n)) {
 		fprintf(stderr, "polc compile: needs -i, -o and --node NAME or --all-nodes\n%s\n",
 			COMPILE_USAGE);

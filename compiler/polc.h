@@ -48,6 +48,9 @@ void sb_free(struct strbuf *sb);
 
 void *xmalloc(size_t n);
 void sort_items(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+/* For verbs that take options only: a stray word (a path given without its option, say) is
+ * a usage error, never silently ignored. 0, or -1 once the message is out. */
+int cli_no_operands(const char *verb, int argc, char *const argv[], int first, const char *hint);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);

@@ -462,6 +462,8 @@ int do_trace(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (cli_no_operands("trace", argc, argv, optind, "policies go after -p") < 0)
+		goto out;
 	if (!inv.n || !from || !to || !port) {
 		fprintf(stderr, "polc trace: needs -i, --from, --to and --port\n%s\n", TRACE_USAGE);
 		goto out;

@@ -320,3 +320,12 @@ const char *ip_proto_name(uint8_t proto)
 		return NULL;
 	}
 }
+
+int cli_no_operands(const char *verb, int argc, char *const argv[], int first, const char *hint)
+{
+	if (first >= argc)
+		return 0;
+	fprintf(stderr, "polc %s: unexpected argument '%s'%s%s (see polc %s --help)\n", verb,
+		argv[first], hint ? ": " : "", hint ? hint : "", verb);
+	return -1;
+}

@@ -130,7 +130,7 @@ static int parse_common(int argc, char **argv, struct load_opts *o, bool *json, 
 			return c == 'h' ? 0 : -1;
 		}
 	}
-	return 1;
+	return cli_no_operands(argv[0], argc, argv, optind, NULL) < 0 ? -1 : 1;
 }
 
 int do_unload(int argc, char **argv)
