@@ -82,8 +82,13 @@ int do_diff(int argc, char **argv);
 /* Semantic verification of an image against its sources (verify.c). */
 struct verify_stats {
 	size_t endpoints, checks, reference_checks, mismatches;
+	size_t twins; /* endpoints whose twin was verified before (verify.c) */
 	bool reference_sampled;
 };
+/* What a session has verified already, so twins on other nodes are not verified again. */
+struct verify_memo *verify_memo_new(void);
+void verify_memo_clear(struct verify_memo *m);
+void verify_memo_free(struct verify_memo *m);
 int image_verify_semantics(const struct image *img, const struct session *s,
 			   struct verify_stats *st, struct diag_sink *d, FILE *report);
 

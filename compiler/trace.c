@@ -49,6 +49,9 @@ static int build_images(struct session *s)
 int session_build(struct session *s)
 {
 	s->flat_ready = false;
+	/* new identities, new rules: nothing verified before still counts */
+	verify_memo_free(s->verify_memo);
+	s->verify_memo = verify_memo_new();
 	s->cluster = cluster_build(s->inv, &s->policies, &s->sem, s->alloc_path, &s->diag);
 	if (!s->cluster)
 		return -1;
@@ -78,6 +81,7 @@ void session_free(struct session *s)
 	for (size_t i = 0; i < s->nimages; i++)
 		image_free(&s->images[i]);
 	free(s->images);
+	verify_memo_free(s->verify_memo);
 	if (s->flat_ready)
 		flat_policy_free(&s->flat);
 	cluster_free(s->cluster);

@@ -17,6 +17,7 @@ struct session {
 	bool flat_ready;
 	const char *alloc_path;
 	size_t verify_budget; /* reference evaluations before verify samples; 0: default */
+	struct verify_memo *verify_memo; /* endpoints verified so far (made by session_build) */
 	bool with_images;     /* also decide flows through compiled images (polc test) */
 	struct image *images; /* one per node, when with_images */
 	size_t nimages;

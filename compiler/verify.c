@@ -15,6 +15,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uthash.h>
 
 struct vctx {
 	const struct image *img;
@@ -227,8 +228,44 @@ static size_t estimate(const struct vctx *v, const struct endpoint *const *eps, 
 /* ---------------------------------------------------------------- twins */
 
 /* Endpoints with the same identity and the same named ports resolve to the same policy
- * (resolve.c depends on nothing else), so one of them is checked flow by flow and the others
- * must simply carry the same entries: the lookup never reads another endpoint's. */
+ * (resolve.c depends on nothing else, not even the node), and the lookup never reads another
+ * endpoint's entries. So once one endpoint is verified flow by flow, another with the same key,
+ * the same enforcement modes and the same entries (on this node or on another one verified in
+ * the same session) is verified too. The memo keeps a digest of those per key; an endpoint
+ * whose digest differs is checked flow by flow, like any other. */
+struct verified_twin {
+	char *key;
+	uint8_t digest[32];
+	UT_hash_handle hh;
+};
+
+struct verify_memo {
+	struct verified_twin *by_key;
+};
+
+struct verify_memo *verify_memo_new(void)
+{
+	return xcalloc(1, sizeof(struct verify_memo));
+}
+
+void verify_memo_clear(struct verify_memo *m)
+{
+	struct verified_twin *t, *tmp;
+	if (!m)
+		return;
+	HASH_ITER(hh, m->by_key, t, tmp) {
+		HASH_DEL(m->by_key, t);
+		free(t->key);
+		free(t);
+	}
+}
+
+void verify_memo_free(struct verify_memo *m)
+{
+	verify_memo_clear(m);
+	free(m);
+}
+
 static char *twin_key(const struct endpoint *ep)
 {
 	struct strbuf sb = {0};
@@ -258,32 +295,52 @@ static void entry_run(const struct image *img, uint16_t ep, size_t *first, size_
 	*n = end - lo;
 }
 
-static bool same_entries(const struct image *img, uint16_t a, uint16_t b)
+/* The modes and the entries of one endpoint, with the endpoint number left out. */
+static void twin_digest(const struct image *img, uint16_t id, const uint8_t modes[2],
+			uint8_t out[32])
 {
-	size_t fa, na, fb, nb;
-	entry_run(img, a, &fa, &na);
-	entry_run(img, b, &fb, &nb);
-	if (na != nb)
-		return false;
-	for (size_t i = 0; i < na; i++) {
-		struct polc_policy_entry x = img->entries[fa + i], y = img->entries[fb + i];
-		x.key.endpoint = y.key.endpoint = 0;
-		if (memcmp(&x, &y, sizeof x))
-			return false;
+	struct polc_policy_entry batch[128];
+	size_t first, n;
+	entry_run(img, id, &first, &n);
+	struct sha256 h;
+	sha256_init(&h);
+	sha256_update(&h, modes, 2);
+	for (size_t done = 0; done < n;) {
+		size_t k = n - done < 128 ? n - done : 128;
+		memcpy(batch, &img->entries[first + done], k * sizeof(*batch));
+		for (size_t i = 0; i < k; i++)
+			batch[i].key.endpoint = 0;
+		sha256_update(&h, batch, k * sizeof(*batch));
+		done += k;
 	}
-	return true;
+	sha256_final(&h, out);
 }
 
-struct twin {
-	char *key;
-	const struct endpoint *ep;
-};
-
-static int cmp_twin(const void *a, const void *b)
+/* Whether an endpoint's twin was verified already; *key and *digest are for remember(). */
+static bool verified_before(struct verify_memo *m, const struct image *img,
+			    const struct endpoint *ep, uint16_t id, const uint8_t modes[2],
+			    char **key, uint8_t digest[32])
 {
-	const struct twin *x = a, *y = b;
-	int c = strcmp(x->key, y->key);
-	return c ? c : strcmp(x->ep->name, y->ep->name);
+	*key = twin_key(ep);
+	twin_digest(img, id, modes, digest);
+	struct verified_twin *t;
+	HASH_FIND_STR(m->by_key, *key, t);
+	return t && !memcmp(t->digest, digest, 32);
+}
+
+/* Keeps the first verified digest of a key; takes the key. */
+static void remember(struct verify_memo *m, char *key, const uint8_t digest[32])
+{
+	struct verified_twin *t;
+	HASH_FIND_STR(m->by_key, key, t);
+	if (t) {
+		free(key);
+		return;
+	}
+	t = xcalloc(1, sizeof(*t));
+	t->key = key;
+	memcpy(t->digest, digest, 32);
+	HASH_ADD_KEYPTR(hh, m->by_key, t->key, strlen(t->key), t);
 }
 
 int image_verify_semantics(const struct image *img, const struct session *s,
@@ -315,16 +372,11 @@ int image_verify_semantics(const struct image *img, const struct session *s,
 	size_t total = estimate(&v, eps, n);
 	v.stride = total > v.budget ? total / v.budget + 1 : 1;
 	st->reference_sampled = v.stride > 1;
-	struct twin *twins = xcalloc(n + 1, sizeof(*twins));
-	for (size_t i = 0; i < n; i++)
-		twins[i] = (struct twin){twin_key(eps[i]), eps[i]};
-	sort_items(twins, n, sizeof(*twins), cmp_twin);
-	uint16_t first_id = 0;
-	uint8_t first_modes[2] = {0, 0};
+	struct verify_memo *memo = s->verify_memo ? s->verify_memo : verify_memo_new();
 	for (size_t i = 0; i < n; i++) {
-		const struct endpoint *ep = twins[i].ep;
-		uint8_t mode_in = 0, mode_out = 0;
-		uint16_t id = image_endpoint_id(img, ep, &mode_in, &mode_out);
+		const struct endpoint *ep = eps[i];
+		uint8_t modes[2] = {0, 0};
+		uint16_t id = image_endpoint_id(img, ep, &modes[0], &modes[1]);
 		if (!id) {
 			diag_pos(d, R_VERIFY, NULL, img->path, 0, 0, "recompile the image",
 				 "endpoint %s of node %s is missing from the image", ep->name,
@@ -333,33 +385,30 @@ int image_verify_semantics(const struct image *img, const struct session *s,
 			continue;
 		}
 		st->endpoints++;
-		bool twin = i && first_id && !strcmp(twins[i].key, twins[i - 1].key);
-		if (twin) {
-			if (mode_in != first_modes[0] || mode_out != first_modes[1] ||
-			    !same_entries(img, id, first_id)) {
-				diag_pos(d, R_VERIFY, NULL, img->path, 0, 0, "recompile the image",
-					 "%s has the same identity and ports as another endpoint but "
-					 "different entries",
-					 ep->name);
-				st->mismatches++;
-			}
+		char *key;
+		uint8_t digest[32];
+		if (verified_before(memo, img, ep, id, modes, &key, digest)) {
+			st->twins++;
+			free(key);
 			continue;
 		}
-		first_id = id;
-		first_modes[0] = mode_in;
-		first_modes[1] = mode_out;
-		verify_direction(&v, ep, id, DIR_INGRESS, mode_in);
-		verify_direction(&v, ep, id, DIR_EGRESS, mode_out);
+		size_t before = st->mismatches;
+		verify_direction(&v, ep, id, DIR_INGRESS, modes[0]);
+		verify_direction(&v, ep, id, DIR_EGRESS, modes[1]);
+		if (st->mismatches == before)
+			remember(memo, key, digest);
+		else
+			free(key);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(twins[i].key);
-	free(twins);
+	if (memo != s->verify_memo)
+		verify_memo_free(memo);
 	free(eps);
 	if (report)
 		fprintf(report,
-			"%s: %zu endpoints, %zu flows checked against the resolved policy, %zu against "
-			"the reference evaluator%s: %s\n",
-			img->path, st->endpoints, st->checks, st->reference_checks,
+			"%s: %zu endpoints (%zu as twins of endpoints verified before), %zu flows "
+			"checked against the resolved policy, %zu against the reference evaluator%s: "
+			"%s\n",
+			img->path, st->endpoints, st->twins, st->checks, st->reference_checks,
 			st->reference_sampled ? " (sampled)" : "",
 			st->mismatches ? "MISMATCH" : "verified");
 	return st->mismatches ? -1 : 0;

@@ -85,5 +85,36 @@ cp "$good" "$tmp/counts"; patch_u32 "$tmp/counts" 216 999; redigest "$tmp/counts
 expect_refused "inconsistent counts" "$tmp/counts" 'capacities'
 "$POLC" verify "$good" >/dev/null 2>&1 && ok || ko "the golden itself must verify"
 
+# 4. Twins: verify skips an endpoint whose twin (same identity and named ports) was verified
+# before with the same entries, on this node or on another image of the same run; different
+# entries are verified flow by flow, so a damaged twin is still caught. catalog runs on both
+# nodes; in worker2's image it is endpoint 2.
+twins=$("$POLC" verify -i "$inv" -p "$pol" "$tmp/a/worker1.polc" "$tmp/a/worker2.polc")
+if grep -q 'worker2.polc: 5 endpoints (2 as twins of endpoints verified before), .*: verified$' <<<"$twins"
+then ok; else ko "worker2's twins of worker1's endpoints are not recognised: $twins"; fi
+python3 - "$tmp/a/worker2.polc" "$tmp/moved-twin.polc" <<'PY'
+import hashlib, struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+nsec = struct.unpack_from("<I", b, 40 + 64 + 24 + 32 + 32)[0]
+for i in range(nsec):
+    typ, size, off, count = struct.unpack_from("<IIQQ", b, 256 + 24 * i)
+    if typ != 6:  # POLC_SEC_POLICY
+        continue
+    for e in range(count):
+        at = off + e * size
+        ep, egress, ident = struct.unpack_from(">HBxI", b, at + 4)
+        if ep == 2 and not egress and ident == 259:  # catalog, ingress from frontend
+            struct.pack_into(">H", b, at + 13, 9090)  # dport: 8080 becomes 9090
+            break
+    else:
+        sys.exit("no such entry")
+b[-32:] = hashlib.sha256(bytes(b[:-32])).digest()
+open(sys.argv[2], "wb").write(b)
+PY
+out=$("$POLC" verify -i "$inv" -p "$pol" "$tmp/a/worker1.polc" "$tmp/moved-twin.polc" 2>&1)
+if [ $? -eq 1 ] && grep -q 'moved-twin.polc: .*MISMATCH$' <<<"$out" &&
+	grep -q 'catalog-5f8d7c9b46-w5r9j ingress from identity 259' <<<"$out"
+then ok; else ko "a damaged twin of a verified endpoint was not caught: $out"; fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
