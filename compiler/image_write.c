@@ -144,10 +144,47 @@ static int cmp_wentry(const void *a, const void *b)
 	return x->cookie < y->cookie ? -1 : x->cookie > y->cookie;
 }
 
-/* Finds an entry with exactly this key (and deny flag, when want_deny >= 0). */
-static struct wentry *find(struct wentries *w, const struct wentry *k, int want_deny)
+/* The sorted entries of one endpoint, direction and identity: the candidates for every masked
+ * key of an entry, since masking keeps those three (or sets the identity to 0, another run). */
+struct run {
+	size_t lo, hi;
+};
+
+static int cmp_owner(const struct wentry *x, uint16_t ep, uint8_t egress, uint32_t identity)
 {
-	size_t lo = 0, hi = w->n;
+	if (x->ep != ep)
+		return x->ep < ep ? -1 : 1;
+	if (x->egress != egress)
+		return x->egress < egress ? -1 : 1;
+	return x->identity < identity ? -1 : x->identity > identity;
+}
+
+static struct run run_of(const struct wentries *w, const struct wentry *e, uint32_t identity)
+{
+	struct run r = {0, w->n};
+	while (r.lo < r.hi) {
+		size_t mid = (r.lo + r.hi) / 2;
+		if (cmp_owner(&w->v[mid], e->ep, e->egress, identity) < 0)
+			r.lo = mid + 1;
+		else
+			r.hi = mid;
+	}
+	size_t hi = w->n, lo = r.lo;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (cmp_owner(&w->v[mid], e->ep, e->egress, identity) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	r.hi = lo;
+	return r;
+}
+
+/* Finds an entry of the run with exactly this key (and deny flag, when want_deny >= 0). */
+static struct wentry *find(struct wentries *w, struct run r, const struct wentry *k, int want_deny)
+{
+	size_t lo = r.lo, hi = r.hi;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		if (cmp_key(&w->v[mid], k) < 0)
@@ -155,7 +192,7 @@ static struct wentry *find(struct wentries *w, const struct wentry *k, int want_
 		else
 			hi = mid;
 	}
-	for (; lo < w->n && cmp_key(&w->v[lo], k) == 0; lo++)
+	for (; lo < r.hi && cmp_key(&w->v[lo], k) == 0; lo++)
 		if (!w->v[lo].dead && (want_deny < 0 || w->v[lo].deny == want_deny))
 			return &w->v[lo];
 	return NULL;
@@ -166,12 +203,13 @@ static const uint8_t PREFIXES[] = {64, 72, 73, 74, 75, 76, 77, 78, 79, 80,
 
 static bool covered_by_deny(struct wentries *w, const struct wentry *a)
 {
+	struct run own = run_of(w, a, a->identity), any = run_of(w, a, 0);
 	for (size_t i = 0; i < sizeof PREFIXES && PREFIXES[i] <= a->plen; i++) {
 		struct wentry k = masked(a, PREFIXES[i], a->identity);
-		if (find(w, &k, 1))
+		if (find(w, own, &k, 1))
 			return true;
 		k.identity = 0;
-		if (find(w, &k, 1))
+		if (find(w, any, &k, 1))
 			return true;
 	}
 	return false;
@@ -179,9 +217,10 @@ static bool covered_by_deny(struct wentries *w, const struct wentry *a)
 
 static void inherit_from_covering(struct wentries *w, struct wentry *a)
 {
+	struct run own = run_of(w, a, a->identity);
 	for (size_t i = 0; i < sizeof PREFIXES && PREFIXES[i] < a->plen; i++) {
 		struct wentry k = masked(a, PREFIXES[i], a->identity);
-		const struct wentry *b = find(w, &k, 0);
+		const struct wentry *b = find(w, own, &k, 0);
 		if (!b)
 			continue;
 		if (b->l7 && !a->l7) {
