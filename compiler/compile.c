@@ -241,7 +241,7 @@ int do_compile(int argc, char **argv)
 	struct cluster_args ca = {0};
 	struct compile_args a = {.verify = true};
 	/* compile spot-checks the reference; polc verify checks far more (--reference-budget) */
-	s.verify_budget = 2000;
+	s.verify_budget = REFERENCE_BUDGET_COMPILE;
 	a.o.generation = 1;
 	a.o.max_per_endpoint = 16384;
 	int rc = EXIT_USAGE, parsed = parse_compile(argc, argv, &s, &ca, &a);

@@ -80,6 +80,11 @@ int do_inspect(int argc, char **argv);
 int do_diff(int argc, char **argv);
 
 /* Semantic verification of an image against its sources (verify.c). */
+/* How many flows the reference evaluator checks per image before it samples: polc compile
+ * spot-checks, polc verify checks far more. */
+#define REFERENCE_BUDGET_COMPILE 2000
+#define REFERENCE_BUDGET_VERIFY 200000
+
 struct verify_stats {
 	size_t endpoints, checks, reference_checks, mismatches;
 	size_t twins; /* endpoints whose twin was verified before (verify.c) */

@@ -368,7 +368,7 @@ int image_verify_semantics(const struct image *img, const struct session *s,
 			st->mismatches++;
 		}
 	}
-	v.budget = s->verify_budget ? s->verify_budget : 200000;
+	v.budget = s->verify_budget ? s->verify_budget : REFERENCE_BUDGET_VERIFY;
 	size_t total = estimate(&v, eps, n);
 	v.stride = total > v.budget ? total / v.budget + 1 : 1;
 	st->reference_sampled = v.stride > 1;

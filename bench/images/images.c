@@ -82,6 +82,7 @@ static int run_compile(int argc, char **argv)
 	uint32_t max_entries_opt = 16384;
 	struct session s;
 	session_init(&s);
+	s.verify_budget = REFERENCE_BUDGET_COMPILE; /* as polc compile */
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		char err[256];
