@@ -92,7 +92,6 @@ struct verify_stats {
 };
 /* What a session has verified already, so twins on other nodes are not verified again. */
 struct verify_memo *verify_memo_new(void);
-void verify_memo_clear(struct verify_memo *m);
 void verify_memo_free(struct verify_memo *m);
 int image_verify_semantics(const struct image *img, const struct session *s,
 			   struct verify_stats *st, struct diag_sink *d, FILE *report);

@@ -248,7 +248,7 @@ struct verify_memo *verify_memo_new(void)
 	return xcalloc(1, sizeof(struct verify_memo));
 }
 
-void verify_memo_clear(struct verify_memo *m)
+void verify_memo_free(struct verify_memo *m)
 {
 	struct verified_twin *t, *tmp;
 	if (!m)
@@ -258,11 +258,6 @@ void verify_memo_clear(struct verify_memo *m)
 		free(t->key);
 		free(t);
 	}
-}
-
-void verify_memo_free(struct verify_memo *m)
-{
-	verify_memo_clear(m);
 	free(m);
 }
 
