@@ -350,6 +350,20 @@ static void check_tables(struct reader_ctx *r)
 		bad(r, NULL, "declared capacities do not match the section counts");
 }
 
+/* Where each endpoint's entries start: lookups then search one endpoint's run, not the image. */
+static void index_endpoints(struct image *img)
+{
+	size_t top = img->nentries ? __builtin_bswap16(img->entries[img->nentries - 1].key.endpoint) : 0;
+	img->nep_first = top + 2;
+	img->ep_first = xcalloc(img->nep_first, sizeof(size_t));
+	size_t at = 0;
+	for (size_t e = 0; e < img->nep_first; e++) {
+		while (at < img->nentries && __builtin_bswap16(img->entries[at].key.endpoint) < e)
+			at++;
+		img->ep_first[e] = at;
+	}
+}
+
 int image_parse(uint8_t *buf, size_t size, const char *path, struct image *img,
 		struct diag_sink *d)
 {
@@ -365,7 +379,10 @@ int image_parse(uint8_t *buf, size_t size, const char *path, struct image *img,
 	check_endpoints(&r);
 	check_tables(&r);
 	check_policy_entries(&r);
-	return r.errors ? -1 : 0;
+	if (r.errors)
+		return -1;
+	index_endpoints(img);
+	return 0;
 }
 
 int image_load(const char *path, struct image *img, struct diag_sink *d)
@@ -403,6 +420,7 @@ int image_load(const char *path, struct image *img, struct diag_sink *d)
 void image_free(struct image *img)
 {
 	free(img->buf);
+	free(img->ep_first);
 	memset(img, 0, sizeof(*img));
 }
 
@@ -427,7 +445,14 @@ static void candidate_run(const struct image *img, const struct polc_policy_key 
 			  size_t *end)
 {
 	uint64_t head = key_head(k);
-	size_t lo = 0, hi = img->nentries;
+	size_t lo = 0, hi = img->nentries, ep = __builtin_bswap16(k->endpoint);
+	if (img->ep_first) /* an endpoint past the last one with entries has none */
+		lo = hi = img->nentries;
+	if (ep + 1 < img->nep_first) {
+		lo = img->ep_first[ep];
+		hi = img->ep_first[ep + 1];
+	}
+	size_t top = hi;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		if (key_head(&img->entries[mid].key) < head)
@@ -436,7 +461,7 @@ static void candidate_run(const struct image *img, const struct polc_policy_key 
 			hi = mid;
 	}
 	*first = lo;
-	hi = img->nentries;
+	hi = top;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		if (key_head(&img->entries[mid].key) <= head)

@@ -30,6 +30,10 @@ struct image {
 	size_t nl7;
 	const struct polc_origin *origins;
 	size_t norigins;
+	/* Endpoint e's entries are entries[ep_first[e]] up to entries[ep_first[e + 1]], for
+	 * e + 1 < nep_first (made by image_parse once the entries are known to be sorted). */
+	size_t *ep_first;
+	size_t nep_first;
 };
 
 struct compile_options {

@@ -166,8 +166,8 @@ static bool reference_turn(struct vctx *v)
 	return v->stride <= 1 || v->tick % v->stride == 0;
 }
 
-static void verify_direction(struct vctx *v, const struct endpoint *ep, uint16_t epid, int dir,
-			     uint8_t mode)
+static void verify_direction(struct vctx *v, const struct endpoint *ep,
+			     const struct ref_subject *subj, uint16_t epid, int dir, uint8_t mode)
 {
 	const struct cluster *c = v->s->cluster;
 	struct mapstate ms;
@@ -187,8 +187,6 @@ static void verify_direction(struct vctx *v, const struct endpoint *ep, uint16_t
 	}
 	struct probes p = {0};
 	build_probes(c, &ms, &p);
-	struct ref_subject subj;
-	ref_subject_build(c, &v->s->policies, ep, &subj);
 	for (size_t i = 0; i < p.nids; i++) {
 		const struct identity *remote = identity_by_id(c, p.ids[i]);
 		for (size_t k = 0; k < p.nports; k++) {
@@ -205,14 +203,13 @@ static void verify_direction(struct vctx *v, const struct endpoint *ep, uint16_t
 			if (!reference_turn(v))
 				continue;
 			struct ref_query q = {ep, (enum direction)dir, remote, NULL, proto, port};
-			struct ref_result rr = ref_evaluate_subject(c, &v->s->policies, &subj, &q);
+			struct ref_result rr = ref_evaluate_subject(c, &v->s->policies, subj, &q);
 			v->st->reference_checks++;
 			if (rr.reason != got)
 				mismatch(v, ep, dir, remote, proto, port, &dec, rr.reason,
 					 "reference evaluator", rr.policy, rr.at);
 		}
 	}
-	ref_subject_free(&subj);
 	free(p.ids);
 	free(p.ports);
 	mapstate_free(&ms);
@@ -388,8 +385,11 @@ int image_verify_semantics(const struct image *img, const struct session *s,
 			continue;
 		}
 		size_t before = st->mismatches;
-		verify_direction(&v, ep, id, DIR_INGRESS, modes[0]);
-		verify_direction(&v, ep, id, DIR_EGRESS, modes[1]);
+		struct ref_subject subj;
+		ref_subject_build(c, &s->policies, ep, &subj);
+		verify_direction(&v, ep, &subj, id, DIR_INGRESS, modes[0]);
+		verify_direction(&v, ep, &subj, id, DIR_EGRESS, modes[1]);
+		ref_subject_free(&subj);
 		if (st->mismatches == before)
 			remember(memo, key, digest);
 		else
