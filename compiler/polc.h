@@ -95,18 +95,21 @@ struct source {
 	bool braces;   /* the text has a "{{" somewhere: it may be a template */
 };
 
+/* The small fields first, so the struct packs into 64 bytes: a policy corpus has a node for
+ * every scalar, map and sequence, and lint keeps them all. */
 struct node {
 	enum node_kind kind;
-	const struct source *src;
 	int line, col; /* 1-based */
+	bool quoted;   /* scalars: any non-plain style: a string, never an int/bool/null */
+	const struct source *src;
 	/* scalars */
 	char *str;
 	size_t len;
-	bool quoted; /* any non-plain style: its value is a string, never an int/bool/null */
 	/* maps: keys[i] -> vals[i]; sequences: vals[i] */
 	struct node **keys, **vals;
 	size_t n;
 };
+_Static_assert(sizeof(struct node) <= 64, "struct node grew past one cache line");
 
 struct reader_limits {
 	size_t max_document_bytes; /* default 16 MiB */
