@@ -353,7 +353,9 @@ static void check_tables(struct reader_ctx *r)
 /* Where each endpoint's entries start: lookups then search one endpoint's run, not the image. */
 static void index_endpoints(struct image *img)
 {
-	size_t top = img->nentries ? __builtin_bswap16(img->entries[img->nentries - 1].key.endpoint) : 0;
+	size_t top = 0; /* the last endpoint with entries: they sort by endpoint first */
+	if (img->nentries)
+		top = __builtin_bswap16(img->entries[img->nentries - 1].key.endpoint);
 	img->nep_first = top + 2;
 	img->ep_first = xcalloc(img->nep_first, sizeof(size_t));
 	size_t at = 0;
@@ -446,11 +448,10 @@ static void candidate_run(const struct image *img, const struct polc_policy_key 
 {
 	uint64_t head = key_head(k);
 	size_t lo = 0, hi = img->nentries, ep = __builtin_bswap16(k->endpoint);
-	if (img->ep_first) /* an endpoint past the last one with entries has none */
-		lo = hi = img->nentries;
-	if (ep + 1 < img->nep_first) {
-		lo = img->ep_first[ep];
-		hi = img->ep_first[ep + 1];
+	if (img->ep_first) { /* image_parse's index: this endpoint's run (none past the last) */
+		bool indexed = ep + 1 < img->nep_first;
+		lo = indexed ? img->ep_first[ep] : img->nentries;
+		hi = indexed ? img->ep_first[ep + 1] : img->nentries;
 	}
 	size_t top = hi;
 	while (lo < hi) {

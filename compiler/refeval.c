@@ -2,9 +2,9 @@
  *
  * Deliberately simple and separate from translate/selcache/resolve: no flat rules, no identity
  * sets, no entry tables. It walks every policy that selects the endpoint for every question
- * (which policies those are is found once per endpoint: ref_subject_build). It is the oracle for the
- * differential tests, for `polc verify` and for the explanations of `polc trace`. Where the two
- * disagree, one of them misreads Cilium.
+ * (which policies those are is found once per endpoint: ref_subject_build). It is the oracle
+ * for the differential tests, for `polc verify` and for the explanations of `polc trace`.
+ * Where the two disagree, one of them misreads Cilium.
  */
 #include "polc.h"
 #include "resolve.h"

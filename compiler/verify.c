@@ -401,8 +401,8 @@ int image_verify_semantics(const struct image *img, const struct session *s,
 	if (report)
 		fprintf(report,
 			"%s: %zu endpoints (%zu as twins of endpoints verified before), %zu flows "
-			"checked against the resolved policy, %zu against the reference evaluator%s: "
-			"%s\n",
+			"checked against the resolved policy, %zu against the reference "
+			"evaluator%s: %s\n",
 			img->path, st->endpoints, st->twins, st->checks, st->reference_checks,
 			st->reference_sampled ? " (sampled)" : "",
 			st->mismatches ? "MISMATCH" : "verified");

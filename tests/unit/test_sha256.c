@@ -21,8 +21,8 @@ static void test_known_answers(void)
 	    {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
 	    {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
 	     "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
-	    {"abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrl"
-	     "mnopqrsmnopqrstnopqrstu",
+	    {"abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
+	     "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
 	     "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"},
 	};
 	char got[65];
@@ -45,7 +45,8 @@ static void test_million_a(void)
 		sha256_update(&s, chunk, sizeof chunk);
 	sha256_final(&s, d);
 	sha256_hex(d, got);
-	CU_ASSERT_STRING_EQUAL(got, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	CU_ASSERT_STRING_EQUAL(got,
+			       "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
 /* However the input is split (within a block, across blocks, whole blocks after a partial
