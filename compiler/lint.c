@@ -102,7 +102,8 @@ static void atoms_for_peer(struct atoms *as, struct atom base)
 static void atoms_for_elem(struct atoms *as, const struct policy *p, const struct rule *r,
 			   const struct rule_elem *e)
 {
-	struct atom base = {.p = p, .rule = r, .elem = e, .deny = e->deny, .dir = e->dir, .at = e->at};
+	struct atom base = {
+	    .p = p, .rule = r, .elem = e, .deny = e->deny, .dir = e->dir, .at = e->at};
 	bool any_peer = false;
 	for (int k = 0; k < PEER__COUNT; k++)
 		any_peer |= e->peer_at[k] != NULL;
@@ -136,7 +137,8 @@ static void atoms_for_elem(struct atoms *as, const struct policy *p, const struc
 		struct atom a = base;
 		a.peer = AP_CIDR;
 		a.cidr_has_except = e->cidr_set.v[i].except.n > 0;
-		if (e->cidr_set.v[i].cidr && parse_prefix(e->cidr_set.v[i].cidr, &a.cidr, false) == 0)
+		if (e->cidr_set.v[i].cidr &&
+		    parse_prefix(e->cidr_set.v[i].cidr, &a.cidr, false) == 0)
 			atoms_for_peer(as, a);
 	}
 }
@@ -206,7 +208,8 @@ static bool peer_covers(const struct atom *a, const struct atom *b)
 			(!selector_mentions(b->sel, "io.kubernetes.pod.namespace") &&
 			 !selector_mentions(b->sel, "io.cilium.k8s.namespace.labels.")));
 	case AP_CIDR:
-		return b->peer == AP_CIDR && !a->cidr_has_except && prefix_contains(&a->cidr, &b->cidr);
+		return b->peer == AP_CIDR && !a->cidr_has_except &&
+		       prefix_contains(&a->cidr, &b->cidr);
 	default:
 		return false;
 	}
@@ -259,8 +262,9 @@ static void report_cover(const struct atom *dead, const struct atom *by, enum ru
 	snprintf(hint, sizeof hint, "%s %s at %s:%d covers it%s",
 		 by->deny ? "the deny rule" : "the allow rule", by->p->name,
 		 at->src ? at->src->path : "?", at->line,
-		 r == L_DENY_SHADOWS_ALLOW ? "; deny always wins in Cilium, whatever the specificity"
-				   : "; remove one of them");
+		 r == L_DENY_SHADOWS_ALLOW
+		     ? "; deny always wins in Cilium, whatever the specificity"
+		     : "; remove one of them");
 	d->object_disabled = dead->p->disabled_lints;
 	if (r == L_DENY_SHADOWS_ALLOW)
 		diag_at(d, r, dead->at, hint, "this allow can never take effect: a deny covers it");
@@ -354,7 +358,8 @@ static const struct atom *cover_of(const struct atoms *as, const struct keyed *i
 				   char *const *own, char *const *all, size_t bi)
 {
 	const struct atom *a = cover_in(as, idx, as->n, own[bi], bi);
-	const struct atom *w = strcmp(own[bi], all[bi]) ? cover_in(as, idx, as->n, all[bi], bi) : NULL;
+	const struct atom *w =
+	    strcmp(own[bi], all[bi]) ? cover_in(as, idx, as->n, all[bi], bi) : NULL;
 	return a && a->deny ? a : w && w->deny ? w : a ? a : w;
 }
 
@@ -366,7 +371,8 @@ static void coverage_lints(const struct atoms *as, struct diag_sink *d)
 	struct keyed *idx = xmalloc((as->n + 1) * sizeof(*idx));
 	char **own = xcalloc(as->n + 1, sizeof(char *)), **all = xcalloc(as->n + 1, sizeof(char *));
 	for (size_t i = 0; i < as->n; i++) {
-		bool same = i && as->v[i].rule == as->v[i - 1].rule && as->v[i].dir == as->v[i - 1].dir;
+		bool same =
+		    i && as->v[i].rule == as->v[i - 1].rule && as->v[i].dir == as->v[i - 1].dir;
 		own[i] = same ? own[i - 1] : subject_key(&as->v[i], false);
 		all[i] = same ? all[i - 1] : subject_key(&as->v[i], true);
 		idx[i] = (struct keyed){same ? idx[i - 1].hash : fnv1a(own[i]), own[i], i};
@@ -386,7 +392,8 @@ static void coverage_lints(const struct atoms *as, struct diag_sink *d)
 				first = c;
 		}
 		if (all_covered && first)
-			report_cover(&as->v[i], first, all_denied ? L_DENY_SHADOWS_ALLOW : L_REDUNDANT_ALLOW, d);
+			report_cover(&as->v[i], first,
+				     all_denied ? L_DENY_SHADOWS_ALLOW : L_REDUNDANT_ALLOW, d);
 		i = end;
 	}
 	for (size_t i = 0; i < as->n; i++)
@@ -429,9 +436,10 @@ static void lint_peer_lists(struct lctx *x, const struct rule_elem *e)
 		const struct node *v = at ? node_get(e->at, at->str) : NULL;
 		if (v && v->kind == NODE_SEQ && v->n == 0)
 			diag_at(x->d, L_EMPTY_PEER_LIST, at,
-				k == PEER_ENDPOINTS ? "write [{}] for every pod of the namespace, or "
-						      "remove the field for every peer"
-						    : "remove the field, or list peers",
+				k == PEER_ENDPOINTS
+				    ? "write [{}] for every pod of the namespace, or "
+				      "remove the field for every peer"
+				    : "remove the field, or list peers",
 				"%s: [] selects nothing, so this rule allows nothing", at->str);
 	}
 	for (size_t i = 0; i < e->endpoints.n; i++) {
@@ -439,18 +447,22 @@ static void lint_peer_lists(struct lctx *x, const struct rule_elem *e)
 		if (s->n == 0)
 			diag_at(x->d, L_WILDCARD_PEER_SCOPE, s->at,
 				x->p->kind == KIND_CNP
-					? "use fromEntities/toEntities: [cluster] or [all] for more"
-					: "use entities such as host or world for non-pod peers",
+				    ? "use fromEntities/toEntities: [cluster] or [all] for more"
+				    : "use entities such as host or world for non-pod peers",
 				x->p->kind == KIND_CNP
-					? "{} here selects only the pods of namespace \"%s\""
-					: "{} here selects pods of every namespace, but no host, node or world%s",
+				    ? "{} here selects only the pods of namespace \"%s\""
+				    : "{} here selects pods of every namespace, but no host, node "
+				      "or world%s",
 				x->p->kind == KIND_CNP ? x->p->namespace : "");
-		if (x->p->kind == KIND_CNP && selector_has_key(s, "io.cilium.k8s.namespace.labels.") &&
+		if (x->p->kind == KIND_CNP &&
+		    selector_has_key(s, "io.cilium.k8s.namespace.labels.") &&
 		    !selector_has_key(s, "io.kubernetes.pod.namespace"))
 			diag_at(x->d, L_CROSS_NAMESPACE, s->at,
-				"add io.kubernetes.pod.namespace to stay in one namespace, or use a CCNP "
+				"add io.kubernetes.pod.namespace to stay in one namespace, or use "
+				"a CCNP "
 				"to say it is cluster-wide",
-				"selecting by namespace labels reaches pods in every namespace with those "
+				"selecting by namespace labels reaches pods in every namespace "
+				"with those "
 				"labels (Cilium 1.16 and later), not only \"%s\"",
 				x->p->namespace);
 	}
@@ -496,15 +508,15 @@ static void lint_exposure(struct lctx *x, const struct rule_elem *e)
 				"%s lets the workload %s every address", e->cidr.v[i], who);
 	for (size_t i = 0; i < e->cidr_set.n; i++) {
 		const struct cidr_rule *cr = &e->cidr_set.v[i];
-		if (cr->cidr && parse_prefix(cr->cidr, &p, false) == 0 && p.len == 0 &&
-		    !ingress_ok)
-			diag_at(x->d, L_BROAD_EXPOSURE, cr->at, "name the networks the workload needs",
+		if (cr->cidr && parse_prefix(cr->cidr, &p, false) == 0 && p.len == 0 && !ingress_ok)
+			diag_at(x->d, L_BROAD_EXPOSURE, cr->at,
+				"name the networks the workload needs",
 				"%s lets the workload %s every address%s", cr->cidr, who,
 				cr->except.n ? " outside its excepts" : "");
 	}
 }
 
-static const char *const HTTP_METHODS[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+static const char *const HTTP_METHODS[] = {"GET",     "HEAD",	 "POST",  "PUT",   "DELETE",
 					   "CONNECT", "OPTIONS", "TRACE", "PATCH", NULL};
 
 static void lint_http(struct lctx *x, const struct http_rule *h)
@@ -536,17 +548,20 @@ static void lint_ports(struct lctx *x, const struct rule_elem *e)
 		for (size_t k = 0; k < pr->ports.n; k++) {
 			const struct port_protocol *pp = &pr->ports.v[k];
 			unsigned long n;
-			if (pp->port && cilium_port_number(pp->port, &n) && n > 0 && pp->end_port > 0 &&
-			    (unsigned long)pp->end_port < n)
+			if (pp->port && cilium_port_number(pp->port, &n) && n > 0 &&
+			    pp->end_port > 0 && (unsigned long)pp->end_port < n)
 				diag_at(x->d, L_ENDPORT_BELOW_PORT, node_get(pp->at, "endPort"),
 					"swap them, or drop endPort for a single port",
-					"endPort %d is below port %lu: Cilium ignores it and allows port %lu "
+					"endPort %d is below port %lu: Cilium ignores it and "
+					"allows port %lu "
 					"alone",
 					pp->end_port, n, n);
 			if (pp->port && !strcmp(pp->port, "0") && pp->end_port > 0)
 				diag_at(x->d, L_PORT_RANGE_ZERO, pp->port_at,
-					"start the range at 1, or write port: \"0\" alone to mean all ports",
-					"a range starting at port 0 is stored by Cilium as \"every port\", "
+					"start the range at 1, or write port: \"0\" alone to mean "
+					"all ports",
+					"a range starting at port 0 is stored by Cilium as \"every "
+					"port\", "
 					"not 0-%d",
 					pp->end_port);
 		}
@@ -561,7 +576,8 @@ static void lint_ports(struct lctx *x, const struct rule_elem *e)
 				diag_at(x->d, L_ICMP_TYPE_ZERO, node_get(f->at, "type"),
 					"replies of allowed echo requests pass anyway (connection "
 					"tracking); allow EchoRequest (8) instead",
-					"ICMP type 0 (EchoReply) is stored as type \"any\": it allows every "
+					"ICMP type 0 (EchoReply) is stored as type \"any\": it "
+					"allows every "
 					"ICMP type");
 		}
 }
@@ -614,13 +630,15 @@ static bool has_dns_rule_for(const struct lctx *x, const struct rule *r)
 		return dns_covers_pods(x, r);
 	for (size_t i = 0; i < x->c->policies.n; i++) {
 		const struct policy *p = x->c->policies.v[i];
-		if (p->kind == KIND_KNP || (p->namespace && x->p->namespace &&
-					    strcmp(p->namespace, x->p->namespace)))
+		if (p->kind == KIND_KNP ||
+		    (p->namespace && x->p->namespace && strcmp(p->namespace, x->p->namespace)))
 			continue;
 		for (size_t k = 0; k < p->rules.n; k++) {
 			const struct rule *o = &p->rules.v[k];
-			const struct selector *a = &o->endpoint_selector, *b = &r->endpoint_selector;
-			if (a->presence == P_PRESENT && (!a->n || selector_equal(a, b)) && rule_has_dns(o))
+			const struct selector *a = &o->endpoint_selector,
+					      *b = &r->endpoint_selector;
+			if (a->presence == P_PRESENT && (!a->n || selector_equal(a, b)) &&
+			    rule_has_dns(o))
 				return true;
 		}
 	}
@@ -630,11 +648,12 @@ static bool has_dns_rule_for(const struct lctx *x, const struct rule *r)
 static void lint_fqdn(struct lctx *x, const struct rule_elem *e)
 {
 	if (e->fqdns.presence == P_PRESENT && e->fqdns.n > 0 && !has_dns_rule_for(x, x->rule))
-		diag_at(x->d, L_FQDN_WITHOUT_DNS, e->peer_at[PEER_FQDNS],
-			"add an egress rule to kube-dns on port 53 with rules: {dns: [{matchPattern: "
-			"\"*\"}]}",
-			"toFQDNs matches only addresses that Cilium's DNS proxy saw, and no rule for "
-			"these endpoints sends DNS through it: this traffic would be dropped");
+		diag_at(
+		    x->d, L_FQDN_WITHOUT_DNS, e->peer_at[PEER_FQDNS],
+		    "add an egress rule to kube-dns on port 53 with rules: {dns: [{matchPattern: "
+		    "\"*\"}]}",
+		    "toFQDNs matches only addresses that Cilium's DNS proxy saw, and no rule for "
+		    "these endpoints sends DNS through it: this traffic would be dropped");
 }
 
 static void lint_elem(struct lctx *x, const struct rule_elem *e)
@@ -652,9 +671,10 @@ static void lint_sections(struct lctx *x, const struct rule *r)
 		const struct node *v = node_get(r->at, names[i]);
 		if (v && v->kind == NODE_SEQ && v->n == 0)
 			diag_at(x->d, L_EMPTY_SECTION, v,
-				i % 2 == 0 ? "write [{}] to enforce default deny with no exceptions, or "
-					     "remove the field"
-					   : "remove the field",
+				i % 2 == 0
+				    ? "write [{}] to enforce default deny with no exceptions, or "
+				      "remove the field"
+				    : "remove the field",
 				"%s: [] does nothing: Cilium ignores an empty list", names[i]);
 	}
 }
@@ -694,12 +714,14 @@ static void lint_matches_nothing(struct lctx *x, const struct selector *s, bool 
 	}
 	char hint[256];
 	if (filtered)
-		snprintf(hint, sizeof hint,
-			 "Cilium leaves %s out of security identities, so no selector can match it; "
-			 "select by a stable label such as app.kubernetes.io/name",
-			 filtered);
+		snprintf(
+		    hint, sizeof hint,
+		    "Cilium leaves %s out of security identities, so no selector can match it; "
+		    "select by a stable label such as app.kubernetes.io/name",
+		    filtered);
 	else
-		snprintf(hint, sizeof hint, "check the labels against kubectl get pods --show-labels");
+		snprintf(hint, sizeof hint,
+			 "check the labels against kubectl get pods --show-labels");
 	diag_at(x->d, L_SELECTOR_MATCHES_NOTHING, s->at, hint,
 		"%s matches no pod in the inventory%s%s%s", what, scoped ? " (namespace \"" : "",
 		scoped ? (x->p->namespace ? x->p->namespace : "") : "", scoped ? "\")" : "");
@@ -716,8 +738,9 @@ static void lint_rule_selectors(struct lctx *x, const struct rule *r)
 		for (size_t i = 0; i < counts[l]; i++)
 			for (size_t k = 0; k < lists[l][i].endpoints.n; k++)
 				lint_matches_nothing(x, &lists[l][i].endpoints.v[k], false,
-						     lists[l][i].dir == DIR_INGRESS ? "fromEndpoints"
-										    : "toEndpoints");
+						     lists[l][i].dir == DIR_INGRESS
+							 ? "fromEndpoints"
+							 : "toEndpoints");
 }
 
 /* ---------------------------------------------------------------- driver */
@@ -774,7 +797,8 @@ static int parse_size(const char *opt, const char *arg, size_t *out)
 {
 	unsigned long v;
 	if (!parse_uint(arg, (unsigned long)1 << 40, &v) || v == 0) {
-		fprintf(stderr, "polc lint: %s wants a positive number of bytes, got '%s'\n", opt, arg);
+		fprintf(stderr, "polc lint: %s wants a positive number of bytes, got '%s'\n", opt,
+			arg);
 		return -1;
 	}
 	*out = v;
@@ -788,11 +812,13 @@ static int disable_ids(struct lint_args *a, const char *list)
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		int r = rule_by_id(tok);
 		if (r < 0) {
-			fprintf(stderr, "polc lint: unknown lint id '%s' (see polc lint --list-rules)\n",
+			fprintf(stderr,
+				"polc lint: unknown lint id '%s' (see polc lint --list-rules)\n",
 				tok);
 			rc = -1;
 		} else if (rule_table[r].severity == SEV_ERROR) {
-			fprintf(stderr, "polc lint: '%s' is an error, and errors cannot be silenced\n",
+			fprintf(stderr,
+				"polc lint: '%s' is an error, and errors cannot be silenced\n",
 				tok);
 			rc = -1;
 		} else {
@@ -811,20 +837,31 @@ static void list_rules(void)
 		       rule_table[r].summary);
 }
 
-enum { OPT_COLOR = 256, OPT_MAX_DOC, OPT_MAX_INPUT, OPT_MAX_DEPTH, OPT_LIST_RULES };
+enum {
+	OPT_COLOR = 256,
+	OPT_MAX_DOC,
+	OPT_MAX_INPUT,
+	OPT_MAX_DEPTH,
+	OPT_YAML_READER,
+	OPT_LIST_RULES
+};
 
 /* Returns the index of the first path argument, or -1 (usage error), or 0 (done, exit 0). */
 static int parse_lint_args(int argc, char **argv, struct lint_args *a)
 {
 	static const struct option opts[] = {
-		{"inventory", required_argument, NULL, 'i'}, {"format", required_argument, NULL, 'f'},
-		{"output", required_argument, NULL, 'o'},    {"disable", required_argument, NULL, 'd'},
-		{"color", required_argument, NULL, OPT_COLOR},
-		{"max-document-size", required_argument, NULL, OPT_MAX_DOC},
-		{"max-input-size", required_argument, NULL, OPT_MAX_INPUT},
-		{"max-depth", required_argument, NULL, OPT_MAX_DEPTH},
-		{"list-rules", no_argument, NULL, OPT_LIST_RULES},
-		{"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0}};
+	    {"inventory", required_argument, NULL, 'i'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"disable", required_argument, NULL, 'd'},
+	    {"color", required_argument, NULL, OPT_COLOR},
+	    {"max-document-size", required_argument, NULL, OPT_MAX_DOC},
+	    {"max-input-size", required_argument, NULL, OPT_MAX_INPUT},
+	    {"max-depth", required_argument, NULL, OPT_MAX_DEPTH},
+	    {"yaml-reader", required_argument, NULL, OPT_YAML_READER},
+	    {"list-rules", no_argument, NULL, OPT_LIST_RULES},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0}};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "i:f:o:d:h", opts, NULL)) != -1) {
@@ -841,7 +878,8 @@ static int parse_lint_args(int argc, char **argv, struct lint_args *a)
 			else if (!strcmp(optarg, "sarif"))
 				a->format = FORMAT_SARIF;
 			else {
-				fprintf(stderr, "polc lint: --format is text, json or sarif, not '%s'\n",
+				fprintf(stderr,
+					"polc lint: --format is text, json or sarif, not '%s'\n",
 					optarg);
 				return -1;
 			}
@@ -854,15 +892,20 @@ static int parse_lint_args(int argc, char **argv, struct lint_args *a)
 				return -1;
 			break;
 		case OPT_COLOR:
-			if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never")) {
-				fprintf(stderr, "polc lint: --color is auto, always or never, not '%s'\n",
+			if (strcmp(optarg, "auto") && strcmp(optarg, "always") &&
+			    strcmp(optarg, "never")) {
+				fprintf(stderr,
+					"polc lint: --color is auto, always or never, not '%s'\n",
 					optarg);
 				return -1;
 			}
-			a->color = !strcmp(optarg, "always") ? 1 : !strcmp(optarg, "never") ? 0 : -1;
+			a->color = !strcmp(optarg, "always")  ? 1
+				   : !strcmp(optarg, "never") ? 0
+							      : -1;
 			break;
 		case OPT_MAX_DOC:
-			if (parse_size("--max-document-size", optarg, &a->load.limits.max_document_bytes))
+			if (parse_size("--max-document-size", optarg,
+				       &a->load.limits.max_document_bytes))
 				return -1;
 			break;
 		case OPT_MAX_INPUT:
@@ -871,10 +914,20 @@ static int parse_lint_args(int argc, char **argv, struct lint_args *a)
 			break;
 		case OPT_MAX_DEPTH:
 			if (!parse_uint(optarg, 255, &v) || v < 2) {
-				fprintf(stderr, "polc lint: --max-depth is a number from 2 to 255\n");
+				fprintf(stderr,
+					"polc lint: --max-depth is a number from 2 to 255\n");
 				return -1;
 			}
 			a->load.limits.max_depth = (int)v;
+			break;
+		case OPT_YAML_READER:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "libyaml")) {
+				fprintf(stderr,
+					"polc lint: --yaml-reader is auto or libyaml, not '%s'\n",
+					optarg);
+				return -1;
+			}
+			a->load.limits.libyaml_only = !strcmp(optarg, "libyaml");
 			break;
 		case OPT_LIST_RULES:
 			list_rules();
@@ -933,9 +986,9 @@ int do_lint(int argc, char **argv)
 		if (out != stdout)
 			fclose(out);
 	}
-	int rc = input_error ? EXIT_USAGE
+	int rc = input_error					? EXIT_USAGE
 		 : d.counts[SEV_ERROR] || d.counts[SEV_WARNING] ? EXIT_FINDINGS
-								 : EXIT_CLEAN;
+								: EXIT_CLEAN;
 	corpus_free(&c);
 	schema_free(s);
 	inventory_free(inv);

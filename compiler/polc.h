@@ -115,6 +115,7 @@ struct reader_limits {
 	size_t max_document_bytes; /* default 16 MiB */
 	size_t max_input_bytes;    /* whole stream; default 1 GiB */
 	int max_depth;             /* default 64 */
+	bool libyaml_only;         /* tests: skip the block-subset scanner */
 };
 void reader_default_limits(struct reader_limits *lim);
 
@@ -306,6 +307,8 @@ int do_lint(int argc, char **argv);
 	"      --max-document-size N  refuse larger YAML documents (bytes; default 16777216)\n" \
 	"      --max-input-size N     refuse larger inputs (bytes; default 1073741824)\n"      \
 	"      --max-depth N          refuse deeper nesting (default 64)\n"                     \
+	"      --yaml-reader R        auto (default: polc's scanner, libyaml where it stops)\n" \
+	"                             or libyaml (every file)\n"                                 \
 	"      --list-rules           print every diagnostic id with its severity\n"            \
 	"\n"                                                                                     \
 	"Annotate a policy with lint.polc.io/disable: \"ID,ID\" to silence lints in it.\n"      \

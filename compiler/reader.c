@@ -1,11 +1,15 @@
 /* Reader: YAML or JSON stream -> positioned node tree, with explicit limits.
  *
- * libyaml's event parser drives a small stack machine. We refuse what Kubernetes manifests never
- * need and attackers love (anchors, aliases, deep nesting, huge documents), and what silently
- * changes meaning (duplicate keys). Input is pulled through our own read handler so that a huge
- * document is refused after reading just past the limit, never slurped whole.
+ * Two front ends produce one event stream (reader.h): the block-subset scanner (yamlscan.c)
+ * for the plain style that kubectl and generators write, and libyaml's event parser for
+ * everything else and for every error. A small stack machine builds the tree from the events.
+ * We refuse what Kubernetes manifests never need and attackers love (anchors, aliases, deep
+ * nesting, huge documents), and what silently changes meaning (duplicate keys). Input is pulled
+ * in chunks: a stream that fits the document limit is read whole and offered to the scanner;
+ * a larger one streams through libyaml, so a huge document is refused after reading just past
+ * the limit, never slurped whole.
  */
-#include "polc.h"
+#include "reader.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +23,7 @@ void reader_default_limits(struct reader_limits *lim)
 	lim->max_document_bytes = 16u << 20;
 	lim->max_input_bytes = 1u << 30;
 	lim->max_depth = 64;
+	lim->libyaml_only = false;
 }
 
 struct reader {
@@ -27,51 +32,74 @@ struct reader {
 	struct source *src;
 	const struct reader_limits *lim;
 	struct diag_sink *d;
-	size_t cap;         /* of src->text */
-	size_t doc_start;   /* byte offset where the current document began */
-	bool over_doc;      /* the read handler stopped at the document limit */
-	bool over_input;    /* ... at the input limit */
+	size_t cap;	  /* of src->text */
+	size_t pos;	  /* bytes of src->text handed to libyaml */
+	size_t doc_start; /* offset where the current document began */
+	bool eof;	  /* src->text holds the whole input */
+	bool over_doc;	  /* the read handler stopped at the document limit */
+	bool over_input;  /* ... at the input limit */
 	bool io_error;
 };
 
-/* libyaml pulls bytes through here; we keep a copy for caret display and enforce limits. */
+/* Appends up to want bytes of input to src->text (kept NUL-terminated for carets). */
+static int read_more(struct reader *r, size_t want)
+{
+	if (r->src->len + want + 1 > r->cap) {
+		while (r->src->len + want + 1 > r->cap)
+			r->cap = r->cap ? r->cap * 2 : 65536;
+		r->src->text = xrealloc(r->src->text, r->cap);
+	}
+	size_t n = fread(r->src->text + r->src->len, 1, want, r->in);
+	r->src->len += n;
+	r->src->text[r->src->len] = 0;
+	if (n < want) {
+		if (ferror(r->in)) {
+			r->io_error = true;
+			return -1;
+		}
+		r->eof = true;
+	}
+	return 0;
+}
+
+/* Reads until the end of the input or just past the document limit, whichever comes first. */
+static void read_ahead(struct reader *r)
+{
+	while (!r->eof && !r->io_error && r->src->len <= r->lim->max_document_bytes &&
+	       r->src->len <= r->lim->max_input_bytes)
+		read_more(r, 65536);
+}
+
+/* libyaml pulls bytes through here, from what was read ahead and then from the input. */
 static int read_handler(void *data, unsigned char *buf, size_t size, size_t *size_read)
 {
 	struct reader *r = data;
 	*size_read = 0;
-	if (r->src->len - r->doc_start > r->lim->max_document_bytes) {
+	if (r->pos - r->doc_start > r->lim->max_document_bytes) {
 		r->over_doc = true;
 		return 0;
 	}
-	if (r->src->len > r->lim->max_input_bytes) {
+	if (r->pos > r->lim->max_input_bytes) {
 		r->over_input = true;
 		return 0;
 	}
-	size_t n = fread(buf, 1, size, r->in);
-	if (n == 0 && ferror(r->in)) {
-		r->io_error = true;
+	if (r->pos == r->src->len && !r->eof && read_more(r, size) < 0)
 		return 0;
-	}
-	if (r->src->len + n + 1 > r->cap) {
-		while (r->src->len + n + 1 > r->cap)
-			r->cap = r->cap ? r->cap * 2 : 65536;
-		r->src->text = xrealloc(r->src->text, r->cap);
-	}
-	memcpy(r->src->text + r->src->len, buf, n);
-	r->src->len += n;
-	r->src->text[r->src->len] = 0;
+	size_t n = r->src->len - r->pos < size ? r->src->len - r->pos : size;
+	memcpy(buf, r->src->text + r->pos, n);
+	r->pos += n;
 	*size_read = n;
 	return 1;
 }
 
-/* libyaml counts columns in characters from 0; we report 1-based. */
-static struct node *new_node(struct reader *r, enum node_kind k, yaml_mark_t m)
+/* Events count lines and columns (in characters) from 0; we report 1-based. */
+static struct node *new_node(struct reader *r, enum node_kind k, const struct yevent *e)
 {
 	struct node *n = arena_alloc(r->a, sizeof(*n));
 	n->kind = k;
 	n->src = r->src;
-	n->line = (int)m.line + 1;
-	n->col = (int)m.column + 1;
+	n->line = e->line + 1;
+	n->col = e->col + 1;
 	return n;
 }
 
@@ -94,7 +122,7 @@ static int line_of_offset(const struct source *s, size_t off, int *col)
 }
 
 static const char *TEMPLATE_HINT =
-	"render it first (helm template, or the tool that owns it) and lint the output";
+    "render it first (helm template, or the tool that owns it) and lint the output";
 
 static bool looks_like_template(const struct source *s)
 {
@@ -128,12 +156,12 @@ static void report_parser_error(struct reader *r, yaml_parser_t *p)
 	if (p->error == YAML_READER_ERROR) {
 		line = line_of_offset(r->src, p->problem_offset, &col);
 		unsigned byte = p->problem_offset < r->src->len
-					? (unsigned char)r->src->text[p->problem_offset]
-					: (unsigned)p->problem_value & 0xff;
+				    ? (unsigned char)r->src->text[p->problem_offset]
+				    : (unsigned)p->problem_value & 0xff;
 		diag_pos(r->d, R_YAML_UTF8, r->src, path, line, col,
 			 "save the file as UTF-8 (Kubernetes accepts nothing else)",
-			 "%s (byte 0x%02x at offset %zu)", p->problem ? p->problem : "bad input", byte,
-			 p->problem_offset);
+			 "%s (byte 0x%02x at offset %zu)", p->problem ? p->problem : "bad input",
+			 byte, p->problem_offset);
 		return;
 	}
 	line = (int)p->problem_mark.line + 1;
@@ -189,8 +217,8 @@ static bool check_duplicate_keys(struct reader *r, struct node *map)
 				 first->str, first->line);
 			if (run > 2)
 				diag_at(r->d, R_YAML_DUPLICATE_KEY, again, hint,
-					"duplicate key \"%s\" (%zu times in this mapping)", again->str,
-					run);
+					"duplicate key \"%s\" (%zu times in this mapping)",
+					again->str, run);
 			else
 				diag_at(r->d, R_YAML_DUPLICATE_KEY, again, hint,
 					"duplicate key \"%s\"", again->str);
@@ -202,42 +230,131 @@ static bool check_duplicate_keys(struct reader *r, struct node *map)
 	return ok;
 }
 
-/* A container under construction. */
+/* A container under construction. Its children wait on the builder's shared stacks, from
+ * keys_base and vals_base up, so that building a node costs no allocation of its own. */
 struct frame {
 	struct node *node;
-	struct ptrvec keys, vals;
+	size_t keys_base, vals_base;
 	struct node *pending_key; /* maps: key waiting for its value */
 };
 
-static void attach(struct reader *r, struct frame *f, struct node *child)
+struct builder {
+	struct frame stack[256];
+	int depth;
+	bool failed;
+	struct ptrvec keys, vals; /* children of every open frame, innermost last */
+	struct ptrvec *docs;
+	int doc_index;
+	bool scanned; /* the scanner read the stream: libyaml must not read it again */
+};
+
+static void attach(struct builder *b, struct frame *f, struct node *child)
 {
 	if (f->node->kind == NODE_SEQ) {
-		ptrvec_push(&f->vals, child);
+		ptrvec_push(&b->vals, child);
 	} else if (!f->pending_key) {
 		f->pending_key = child;
 	} else {
-		ptrvec_push(&f->keys, f->pending_key);
-		ptrvec_push(&f->vals, child);
+		ptrvec_push(&b->keys, f->pending_key);
+		ptrvec_push(&b->vals, child);
 		f->pending_key = NULL;
 	}
 }
 
-static bool finish_frame(struct reader *r, struct frame *f)
+static struct node **take(struct reader *r, struct ptrvec *from, size_t base)
+{
+	size_t n = from->n - base;
+	struct node **v = arena_alloc(r->a, (n ? n : 1) * sizeof(struct node *));
+	if (n)
+		memcpy(v, from->v + base, n * sizeof(struct node *));
+	from->n = base;
+	return v;
+}
+
+static bool finish_frame(struct reader *r, struct builder *b, struct frame *f)
 {
 	struct node *n = f->node;
-	n->n = f->vals.n;
-	n->vals = arena_alloc(r->a, (n->n ? n->n : 1) * sizeof(struct node *));
-	if (n->n)
-		memcpy(n->vals, f->vals.v, n->n * sizeof(struct node *));
-	if (n->kind == NODE_MAP) {
-		n->keys = arena_alloc(r->a, (n->n ? n->n : 1) * sizeof(struct node *));
-		if (n->n)
-			memcpy(n->keys, f->keys.v, n->n * sizeof(struct node *));
-	}
-	ptrvec_free(&f->keys);
-	ptrvec_free(&f->vals);
+	n->n = b->vals.n - f->vals_base;
+	n->vals = take(r, &b->vals, f->vals_base);
+	if (n->kind == NODE_MAP)
+		n->keys = take(r, &b->keys, f->keys_base);
 	return n->kind != NODE_MAP || check_duplicate_keys(r, n);
 }
+
+static const char *ALIAS_HINT =
+    "write the value out in full; polc refuses anchors and aliases so that an alias bomb "
+    "cannot exhaust memory";
+
+static bool open_collection(struct reader *r, struct builder *b, const struct yevent *e)
+{
+	if (b->depth >= r->lim->max_depth || b->depth >= 255) {
+		diag_pos(r->d, R_YAML_DEPTH, r->src, r->src->path, e->line + 1, e->col + 1,
+			 "flatten the structure; policies need far less nesting",
+			 "nesting deeper than the limit of %d", r->lim->max_depth);
+		return false;
+	}
+	struct node *n = new_node(r, e->type == YEV_MAPPING_START ? NODE_MAP : NODE_SEQ, e);
+	if (b->depth > 0 && b->stack[b->depth - 1].node->kind == NODE_MAP &&
+	    !b->stack[b->depth - 1].pending_key) {
+		if (looks_like_template(r->src))
+			diag_at(r->d, R_YAML_TEMPLATE, n, TEMPLATE_HINT,
+				"this looks like a Go or Helm template, not YAML");
+		else
+			diag_at(r->d, R_YAML_SYNTAX, n, "use a plain string as the key",
+				"complex mapping keys are not supported");
+		return false;
+	}
+	b->stack[b->depth++] =
+	    (struct frame){.node = n, .keys_base = b->keys.n, .vals_base = b->vals.n};
+	return true;
+}
+
+/* Handles one event; returns false on a fatal error (already reported). */
+static bool on_event(struct reader *r, struct builder *b, const struct yevent *e)
+{
+	struct node *n = NULL;
+	if (e->type == YEV_ALIAS || e->anchor) {
+		diag_pos(r->d, R_YAML_ALIAS, r->src, r->src->path, e->line + 1, e->col + 1,
+			 ALIAS_HINT, "%s \"%s\" is not allowed",
+			 e->type == YEV_ALIAS ? "alias" : "anchor",
+			 e->type == YEV_ALIAS ? e->value : e->anchor);
+		return false;
+	}
+	switch (e->type) {
+	case YEV_DOCUMENT_START:
+		r->doc_start = e->index;
+		return true;
+	case YEV_SCALAR:
+		n = new_node(r, NODE_SCALAR, e);
+		n->str = e->in_place ? (char *)e->value : arena_strndup(r->a, e->value, e->len);
+		n->len = e->len;
+		n->quoted = e->quoted;
+		break;
+	case YEV_SEQUENCE_START:
+	case YEV_MAPPING_START:
+		return open_collection(r, b, e);
+	case YEV_SEQUENCE_END:
+	case YEV_MAPPING_END:
+		n = b->stack[--b->depth].node;
+		if (!finish_frame(r, b, &b->stack[b->depth]))
+			b->failed = true;
+		break;
+	default:
+		return true;
+	}
+	if (b->depth == 0) {
+		struct document *doc = arena_alloc(r->a, sizeof(*doc));
+		doc->root = n;
+		doc->index = b->doc_index++;
+		if (!(n->kind == NODE_SCALAR && node_is_null(n)))
+			ptrvec_push(b->docs, doc);
+	} else {
+		attach(b, &b->stack[b->depth - 1], n);
+	}
+	return true;
+}
+
+/* ---- libyaml's events, as ours */
 
 static const char *anchor_of(const yaml_event_t *e)
 {
@@ -253,83 +370,123 @@ static const char *anchor_of(const yaml_event_t *e)
 	}
 }
 
-static const char *ALIAS_HINT =
-	"write the value out in full; polc refuses anchors and aliases so that an alias bomb "
-	"cannot exhaust memory";
-
-struct parse_state {
-	struct frame stack[256];
-	int depth;
-	bool failed;
-};
-
-/* Handles one event; returns false on a fatal error (already reported). */
-static bool on_event(struct reader *r, struct parse_state *ps, yaml_event_t *e,
-		     struct ptrvec *docs, int *doc_index)
+static enum yevent_type yevent_type_of(yaml_event_type_t t)
 {
-	struct node *n = NULL;
-	if (e->type == YAML_ALIAS_EVENT || anchor_of(e)) {
-		diag_pos(r->d, R_YAML_ALIAS, r->src, r->src->path, (int)e->start_mark.line + 1,
-			 (int)e->start_mark.column + 1, ALIAS_HINT, "%s \"%s\" is not allowed",
-			 e->type == YAML_ALIAS_EVENT ? "alias" : "anchor",
-			 e->type == YAML_ALIAS_EVENT ? (const char *)e->data.alias.anchor
-						     : anchor_of(e));
+	switch (t) {
+	case YAML_STREAM_START_EVENT:
+		return YEV_STREAM_START;
+	case YAML_STREAM_END_EVENT:
+		return YEV_STREAM_END;
+	case YAML_DOCUMENT_START_EVENT:
+		return YEV_DOCUMENT_START;
+	case YAML_DOCUMENT_END_EVENT:
+		return YEV_DOCUMENT_END;
+	case YAML_SCALAR_EVENT:
+		return YEV_SCALAR;
+	case YAML_SEQUENCE_START_EVENT:
+		return YEV_SEQUENCE_START;
+	case YAML_SEQUENCE_END_EVENT:
+		return YEV_SEQUENCE_END;
+	case YAML_MAPPING_START_EVENT:
+		return YEV_MAPPING_START;
+	case YAML_MAPPING_END_EVENT:
+		return YEV_MAPPING_END;
+	case YAML_ALIAS_EVENT:
+		return YEV_ALIAS;
+	default:
+		return YEV_OTHER;
+	}
+}
+
+/* The view stays valid until the libyaml event is deleted. */
+static struct yevent yevent_of(const yaml_event_t *e)
+{
+	struct yevent y = {
+	    .type = yevent_type_of(e->type),
+	    .line = (int)e->start_mark.line,
+	    .col = (int)e->start_mark.column,
+	    .index = e->start_mark.index,
+	    .anchor = anchor_of(e),
+	};
+	if (e->type == YAML_SCALAR_EVENT) {
+		y.value = (const char *)e->data.scalar.value;
+		y.len = e->data.scalar.length;
+		y.quoted = e->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+	} else if (e->type == YAML_ALIAS_EVENT) {
+		y.value = (const char *)e->data.alias.anchor;
+		y.len = strlen(y.value);
+	}
+	return y;
+}
+
+static bool build_with_libyaml(struct reader *r, struct builder *b)
+{
+	yaml_parser_t p;
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input(&p, read_handler, r);
+	bool ok = true, done = false;
+	while (ok && !done) {
+		yaml_event_t e;
+		if (!yaml_parser_parse(&p, &e)) {
+			report_parser_error(r, &p);
+			ok = false;
+			break;
+		}
+		done = e.type == YAML_STREAM_END_EVENT;
+		struct yevent y = yevent_of(&e);
+		ok = on_event(r, b, &y);
+		yaml_event_delete(&e);
+	}
+	yaml_parser_delete(&p);
+	return ok;
+}
+
+/* The scanner reads a copy of the text in which its scalars then end in place: the tree's
+ * strings point into that copy instead of each being copied out. */
+static bool build_from_scanner(struct reader *r, struct builder *b)
+{
+	struct yevent_vec ev = {0};
+	if (yaml_scan_fast(r->src->text, r->src->len, &ev) < 0) {
+		yevent_vec_free(&ev);
 		return false;
 	}
-	switch (e->type) {
-	case YAML_DOCUMENT_START_EVENT:
-		r->doc_start = e->start_mark.index;
-		return true;
-	case YAML_SCALAR_EVENT:
-		n = new_node(r, NODE_SCALAR, e->start_mark);
-		n->str = arena_strndup(r->a, (const char *)e->data.scalar.value,
-				       e->data.scalar.length);
-		n->len = e->data.scalar.length;
-		n->quoted = e->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
-		break;
-	case YAML_SEQUENCE_START_EVENT:
-	case YAML_MAPPING_START_EVENT:
-		if (ps->depth >= r->lim->max_depth || ps->depth >= 255) {
-			diag_pos(r->d, R_YAML_DEPTH, r->src, r->src->path,
-				 (int)e->start_mark.line + 1, (int)e->start_mark.column + 1,
-				 "flatten the structure; policies need far less nesting",
-				 "nesting deeper than the limit of %d", r->lim->max_depth);
-			return false;
+	b->scanned = true;
+	char *copy = arena_strndup(r->a, r->src->text, r->src->len);
+	yaml_scan_terminate(r->src->text, copy, r->src->len, &ev);
+	bool ok = true;
+	for (size_t i = 0; ok && i < ev.n; i++)
+		ok = on_event(r, b, &ev.v[i]);
+	yevent_vec_free(&ev);
+	return ok;
+}
+
+int yaml_scan_libyaml(const char *text, size_t len, struct yevent_vec *out)
+{
+	yaml_parser_t p;
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	int rc = 0;
+	for (bool done = false; !done;) {
+		yaml_event_t e;
+		if (!yaml_parser_parse(&p, &e)) {
+			rc = -1;
+			break;
 		}
-		n = new_node(r, e->type == YAML_MAPPING_START_EVENT ? NODE_MAP : NODE_SEQ,
-			     e->start_mark);
-		if (ps->depth > 0 && ps->stack[ps->depth - 1].node->kind == NODE_MAP &&
-		    !ps->stack[ps->depth - 1].pending_key) {
-			if (looks_like_template(r->src))
-				diag_at(r->d, R_YAML_TEMPLATE, n, TEMPLATE_HINT,
-					"this looks like a Go or Helm template, not YAML");
-			else
-				diag_at(r->d, R_YAML_SYNTAX, n, "use a plain string as the key",
-					"complex mapping keys are not supported");
-			return false;
+		done = e.type == YAML_STREAM_END_EVENT;
+		struct yevent y = yevent_of(&e);
+		if (y.value)
+			y.value = arena_strndup(&out->scratch, y.value, y.len);
+		if (y.anchor)
+			y.anchor = arena_strdup(&out->scratch, y.anchor);
+		if (out->n == out->cap) {
+			out->cap = out->cap ? out->cap * 2 : 64;
+			out->v = xrealloc(out->v, out->cap * sizeof(*out->v));
 		}
-		memset(&ps->stack[ps->depth], 0, sizeof(struct frame));
-		ps->stack[ps->depth++].node = n;
-		return true;
-	case YAML_SEQUENCE_END_EVENT:
-	case YAML_MAPPING_END_EVENT:
-		n = ps->stack[--ps->depth].node;
-		if (!finish_frame(r, &ps->stack[ps->depth]))
-			ps->failed = true;
-		break;
-	default:
-		return true;
+		out->v[out->n++] = y;
+		yaml_event_delete(&e);
 	}
-	if (ps->depth == 0) {
-		struct document *doc = arena_alloc(r->a, sizeof(*doc));
-		doc->root = n;
-		doc->index = (*doc_index)++;
-		if (!(n->kind == NODE_SCALAR && node_is_null(n)))
-			ptrvec_push(docs, doc);
-	} else {
-		attach(r, &ps->stack[ps->depth - 1], n);
-	}
-	return true;
+	yaml_parser_delete(&p);
+	return rc;
 }
 
 int read_stream(struct arena *a, const char *path, FILE *in, const struct reader_limits *lim,
@@ -340,31 +497,19 @@ int read_stream(struct arena *a, const char *path, FILE *in, const struct reader
 	r.src->path = arena_strdup(a, path);
 	*src_out = r.src;
 
-	yaml_parser_t p;
-	yaml_parser_initialize(&p);
-	yaml_parser_set_input(&p, read_handler, &r);
-	struct parse_state *ps = xcalloc(1, sizeof(*ps));
-	int doc_index = 0;
-	bool ok = true, done = false;
-	while (ok && !done) {
-		yaml_event_t e;
-		if (!yaml_parser_parse(&p, &e)) {
-			report_parser_error(&r, &p);
-			ok = false;
-			break;
-		}
-		done = e.type == YAML_STREAM_END_EVENT;
-		ok = on_event(&r, ps, &e, docs_out, &doc_index);
-		yaml_event_delete(&e);
-	}
-	for (int i = 0; i < ps->depth; i++) {
-		ptrvec_free(&ps->stack[i].keys);
-		ptrvec_free(&ps->stack[i].vals);
-	}
-	if (ps->failed)
+	struct builder *b = xcalloc(1, sizeof(*b));
+	b->docs = docs_out;
+	read_ahead(&r);
+	bool whole =
+	    r.eof && r.src->len <= lim->max_document_bytes && r.src->len <= lim->max_input_bytes;
+	bool ok = whole && !lim->libyaml_only ? build_from_scanner(&r, b) : false;
+	if (!ok && !b->scanned)
+		ok = build_with_libyaml(&r, b);
+	if (b->failed)
 		ok = false;
-	free(ps);
-	yaml_parser_delete(&p);
+	ptrvec_free(&b->keys);
+	ptrvec_free(&b->vals);
+	free(b);
 	/* The text lives in the arena's lifetime too: hand it over. */
 	if (r.src->text) {
 		r.src->braces = memmem(r.src->text, r.src->len, "{{", 2) != NULL;
@@ -387,24 +532,32 @@ bool node_is_null(const struct node *n)
 	       !strcmp(n->str, "Null") || !strcmp(n->str, "NULL");
 }
 
+/* Lookups dominate linting: the first byte settles most comparisons without a call. */
+static size_t key_index(const struct node *map, const char *key)
+{
+	size_t i = 0;
+	for (; i < map->n; i++) {
+		const struct node *k = map->keys[i];
+		if (k->kind == NODE_SCALAR && k->str[0] == key[0] && !strcmp(k->str, key))
+			break;
+	}
+	return i;
+}
+
 struct node *node_get(const struct node *map, const char *key)
 {
 	if (!map || map->kind != NODE_MAP)
 		return NULL;
-	for (size_t i = 0; i < map->n; i++)
-		if (map->keys[i]->kind == NODE_SCALAR && !strcmp(map->keys[i]->str, key))
-			return map->vals[i];
-	return NULL;
+	size_t i = key_index(map, key);
+	return i < map->n ? map->vals[i] : NULL;
 }
 
 struct node *node_key(const struct node *map, const char *key)
 {
 	if (!map || map->kind != NODE_MAP)
 		return NULL;
-	for (size_t i = 0; i < map->n; i++)
-		if (map->keys[i]->kind == NODE_SCALAR && !strcmp(map->keys[i]->str, key))
-			return map->keys[i];
-	return NULL;
+	size_t i = key_index(map, key);
+	return i < map->n ? map->keys[i] : NULL;
 }
 
 const char *node_scalar(const struct node *n)

@@ -11,7 +11,7 @@
 _polc_verbs='lint trace test compile verify inspect diff load unload status observe learn help version'
 
 # The options of each verb (long forms; the short ones are offered after a single dash).
-_polc_opts_lint='--inventory --format --output --disable --color --max-document-size --max-input-size --max-depth --list-rules --help'
+_polc_opts_lint='--inventory --format --output --disable --color --max-document-size --max-input-size --max-depth --yaml-reader --list-rules --help'
 _polc_opts_trace='--inventory --policies --from --to --port --option --alloc --json --help'
 _polc_opts_test='--json --verbose --help'
 _polc_opts_compile='--inventory --policies --output --node --all-nodes --generation --max-entries --audit --no-verify --reference-budget --option --alloc --json --help'
@@ -90,6 +90,9 @@ _polc_value()
 		;;
 	lint:--color)
 		COMPREPLY=($(compgen -W 'auto always never' -- "$cur"))
+		;;
+	lint:--yaml-reader)
+		COMPREPLY=($(compgen -W 'auto libyaml' -- "$cur"))
 		;;
 	lint:--disable | lint:-d)
 		local ids done_ids=""

@@ -8,7 +8,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=${POLC_SRCDIR:-$(cd "$here/../.." && pwd)}
 export POLC_SRCDIR=$src
-[ $# -gt 0 ] || set -- yaml inventory image semantic learn_l7 learn_packets learn_pcap learn_records
+[ $# -gt 0 ] || set -- yaml yamlscan inventory image semantic learn_l7 learn_packets learn_pcap learn_records
 # Replay stops at the first UBSan report too, whatever the build's recover setting.
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 tmp=$(mktemp -d)
@@ -21,6 +21,8 @@ inputs() { # the same seeds run.sh starts from, plus the regressions
 	done
 	case $t in
 	yaml) echo "$src/samples/bad $src/samples/testbed/policies $src/tests/images/cases" ;;
+	yamlscan) echo "$src/tests/fuzz/corpus/yaml $src/samples/bad $src/samples/testbed/policies \
+		$src/samples/inventory $src/tests/images/cases" ;;
 	inventory) echo "$src/samples/inventory $src/tests/images/cases" ;;
 	image) echo "$src/tests/images/golden" ;;
 	learn_pcap) echo "$src/tests/data/testbed-capture.pcap" ;;

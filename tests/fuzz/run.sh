@@ -27,13 +27,15 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-[ $# -gt 0 ] || set -- yaml inventory image semantic learn_l7 learn_packets learn_pcap learn_records
+[ $# -gt 0 ] || set -- yaml yamlscan inventory image semantic learn_l7 learn_packets learn_pcap learn_records
 
 # Seeds and limits per target.
 seeds() {
 	case $1 in
 	yaml) echo "$src/tests/data/cilium $src/tests/data/np-guard-bad $src/samples/bad \
 		$src/samples/testbed/policies $src/tests/images/cases $src/tests/golden" ;;
+	yamlscan) echo "$here/corpus/yaml $src/tests/data/cilium $src/samples/bad \
+		$src/samples/testbed/policies $src/samples/inventory $src/tests/images/cases" ;;
 	inventory) echo "$src/samples/inventory $src/tests/images/cases" ;;
 	image) echo "$src/tests/images/golden" ;;
 	*) echo "" ;;
@@ -41,7 +43,7 @@ seeds() {
 }
 max_len() {
 	case $1 in
-	yaml|inventory) echo 65536 ;;
+	yaml|yamlscan|inventory) echo 65536 ;;
 	image) echo 32768 ;;
 	semantic) echo 1024 ;;
 	learn_pcap|learn_packets) echo 65536 ;;
@@ -70,7 +72,7 @@ run_one() {
 	fi
 	mkdir -p "$w/corpus" "$w/crashes"
 	local dict=() extra=()
-	case $t in yaml|inventory) dict=(-dict="$here/yaml.dict") ;; esac
+	case $t in yaml|yamlscan|inventory) dict=(-dict="$here/yaml.dict") ;; esac
 	for d in "$here/corpus/$t" "$here/regressions/$t" $(seeds "$t"); do
 		[ -d "$d" ] && extra+=("$d")
 	done

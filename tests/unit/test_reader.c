@@ -565,6 +565,20 @@ static void test_utf8_column_in_characters(void)
 	parsed_free(&p);
 }
 
+/* The suites run twice: as polc reads (the block-subset scanner first), and with libyaml
+ * alone. */
+static int with_scanner(void)
+{
+	unit_libyaml_only = false;
+	return 0;
+}
+
+static int libyaml_only(void)
+{
+	unit_libyaml_only = true;
+	return 0;
+}
+
 int main(void)
 {
 	static const struct test_case streams[] = {
@@ -591,9 +605,11 @@ int main(void)
 	    {NULL, NULL}};
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
-	if (!add_suite("reader: streams", streams, NULL, NULL) ||
-	    !add_suite("reader: refusals", refusals, NULL, NULL) ||
-	    !add_suite("reader: helpers", helpers, NULL, NULL)) {
+	if (!add_suite("reader: streams", streams, with_scanner, NULL) ||
+	    !add_suite("reader: refusals", refusals, with_scanner, NULL) ||
+	    !add_suite("reader (libyaml only): streams", streams, libyaml_only, NULL) ||
+	    !add_suite("reader (libyaml only): refusals", refusals, libyaml_only, NULL) ||
+	    !add_suite("reader: helpers", helpers, with_scanner, NULL)) {
 		CU_cleanup_registry();
 		return 1;
 	}
