@@ -451,8 +451,7 @@ static bool build_from_scanner(struct reader *r, struct builder *b)
 		return false;
 	}
 	b->scanned = true;
-	char *copy = arena_strndup(r->a, r->src->text, r->src->len);
-	yaml_scan_terminate(r->src->text, copy, r->src->len, &ev);
+	yaml_scan_terminate(&ev, arena_strndup(r->a, ev.base, ev.base_len));
 	bool ok = true;
 	for (size_t i = 0; ok && i < ev.n; i++)
 		ok = on_event(r, b, &ev.v[i]);

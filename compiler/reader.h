@@ -43,20 +43,24 @@ struct yevent {
 struct yevent_vec {
 	struct yevent *v;
 	size_t n, cap;
-	struct arena scratch; /* decoded escapes; values may point into it */
+	struct arena scratch; /* decoded escapes and block scalars; values may point into it */
+	const char *base;     /* the text the scanner read: the input, or ... */
+	size_t base_len;
+	char *unix_text; /* ... the input without the CR of its CRLF line breaks (owned) */
 };
 void yevent_vec_free(struct yevent_vec *ev);
 
 /* The block-subset scanner. Returns 0 with the whole stream's events (from STREAM_START to
  * STREAM_END) in *out, or -1 when the text is outside the subset (out then holds nothing
- * useful). Scalar values point into text or into out's scratch buffer. */
+ * useful). Scalar values point into out->base (text, or text with CRLF line breaks made LF,
+ * which changes neither lines nor columns) or into out's scratch buffer. */
 int yaml_scan_fast(const char *text, size_t len, struct yevent_vec *out);
 
-/* Moves every scalar value that lies in text to the same place in copy (the caller's, as long
- * as the tree lives), ends it there with a NUL, and marks it in_place. The byte after a value
- * is always a delimiter (a quote, ':', ',', a bracket, a blank or a newline), never part of
- * another value. */
-void yaml_scan_terminate(const char *text, char *copy, size_t len, struct yevent_vec *ev);
+/* Moves every scalar value that lies in ev->base to the same place in copy (a copy of
+ * ev->base that the caller keeps as long as the tree), ends it there with a NUL, and marks it
+ * in_place. The byte after a value is always a delimiter (a quote, ':', ',', a bracket, a
+ * blank or a newline), never part of another value. */
+void yaml_scan_terminate(struct yevent_vec *ev, char *copy);
 
 /* libyaml's events for the same text, as the reader converts them: for tests that compare the
  * two. Returns 0, or -1 if libyaml reports an error. */

@@ -1,12 +1,13 @@
 /* Block-subset scanner: the YAML that kubectl and generators write, read without libyaml.
  *
- * The subset: printable ASCII and newlines; `---` between documents; block mappings and block
- * sequences (indentless ones too, as kubectl writes them, and `- key: v` compact mappings);
- * plain scalars on one line; single- and double-quoted scalars on one line (escapes \\ \" \n
- * \t); flow collections on one line of plain or quoted scalars (`{}`, `[{}]`,
- * `{app: web}`); comments. Anything else (tabs, CR, UTF-8, block scalars, tags, anchors,
- * multi-line scalars, `...`, directives, empty sequence entries, JSON over several lines,
- * errors of any kind) returns -1, and the reader hands the whole stream to libyaml.
+ * The subset: printable ASCII, LF or CRLF line breaks; `---` between documents; block mappings
+ * and block sequences (indentless ones too, as kubectl writes them, and `- key: v` compact
+ * mappings); plain, single- and double-quoted scalars (escapes \\ \" \n \t), over several
+ * lines too, as go-yaml folds long strings; literal block scalars (`|`, `|-`); flow
+ * collections on one line of plain or quoted scalars (`{}`, `[{}]`, `{app: web}`); comments.
+ * Anything else (tabs, lone CRs, UTF-8, folded block scalars, tags, anchors, `...`,
+ * directives, empty sequence entries, JSON over several lines, errors of any kind) returns -1,
+ * and the reader hands the whole stream to libyaml.
  *
  * Where the subset and YAML agree, the events are libyaml's, marks included: the tests compare
  * the two (reader.h). Being strict costs only speed; being lax would change meaning.
@@ -148,70 +149,116 @@ static bool is_seq_entry(const struct scan *s)
 }
 
 /* Can a plain scalar start here? Indicators start other tokens (or are libyaml's to judge). */
-static bool plain_start(const struct scan *s)
+static bool plain_start_at(const struct scan *s, size_t at)
 {
-	char c = ch(s);
+	char c = at < s->len ? s->t[at] : '\n';
 	if (c == '-')
-		return !is_blank_or_end(ch_at(s, 1));
+		return at + 1 < s->len && !is_blank_or_end(s->t[at + 1]);
 	return !strchr("?:,[]{}#&*!|>'\"%@`\n ", c);
 }
 
-/* Where the quoted scalar starting at the cursor ends (past the closing quote), or 0. */
-static size_t quoted_end(const struct scan *s, bool *escaped)
+static bool plain_start(const struct scan *s)
+{
+	return plain_start_at(s, s->p);
+}
+
+/* A line inside a quoted scalar that spans lines: blank, or deeper than the enclosing block
+ * collection (stricter than libyaml, which checks nothing here). So no line at column 0, and
+ * no document marker, is ever inside one. */
+static bool quoted_line_ok(const struct scan *s, size_t bol, int block_col)
+{
+	size_t q = bol;
+	while (q < s->len && s->t[q] == ' ')
+		q++;
+	return q >= s->len || s->t[q] == '\n' || (int)(q - bol) > block_col;
+}
+
+/* Where the quoted scalar starting at the cursor ends (past the closing quote), or 0. It may
+ * span lines only when block_col >= 0 (a value in a block collection at that column); keys and
+ * flow collections keep to one line. *decode says the value is not the text between quotes. */
+static size_t quoted_end(const struct scan *s, int block_col, bool *decode)
 {
 	char q = ch(s);
-	*escaped = false;
-	for (size_t i = s->p + 1; i < s->len && s->t[i] != '\n'; i++) {
+	*decode = false;
+	for (size_t i = s->p + 1; i < s->len; i++) {
 		char c = s->t[i];
-		if (q == '\'' && c == '\'') {
+		if (c == '\n') {
+			if (block_col < 0 || !quoted_line_ok(s, i + 1, block_col))
+				return 0;
+			*decode = true;
+		} else if (q == '\'' && c == '\'') {
 			if (i + 1 < s->len && s->t[i + 1] == '\'') {
-				*escaped = true;
+				*decode = true;
 				i++;
 				continue;
 			}
 			return i + 1;
-		}
-		if (q == '"' && c == '\\') {
+		} else if (q == '"' && c == '\\') {
 			if (i + 1 >= s->len || !memchr("\\\"nt", s->t[i + 1], 4))
 				return 0;
-			*escaped = true;
+			*decode = true;
 			i++;
-			continue;
-		}
-		if (q == '"' && c == '"')
+		} else if (q == '"' && c == '"') {
 			return i + 1;
+		}
 	}
 	return 0;
 }
 
-static const char *unescape(struct scan *s, const char *from, size_t len, char q, size_t *out)
+/* The value of a quoted scalar from the text between its quotes, as libyaml reads it: escapes
+ * decoded; across lines, blanks around each line break dropped and the break folded: one
+ * break becomes a space, n+1 breaks (blank lines between) become n newlines. */
+static const char *decode_quoted(struct scan *s, const char *from, size_t len, char q, size_t *out)
 {
 	char *v = arena_alloc(&s->out->scratch, len + 1);
-	size_t n = 0;
-	for (size_t i = 0; i < len; i++) {
+	size_t n = 0, solid = 0; /* solid: v's length without trailing blanks from the text */
+	for (size_t i = 0; i < len;) {
 		char c = from[i];
-		if (q == '\'' && c == '\'')
+		if (c == '\n') {
+			n = solid;
+			size_t breaks = 0;
+			for (i++; i < len && (from[i] == ' ' || from[i] == '\n'); i++)
+				breaks += from[i] == '\n';
+			if (!breaks)
+				v[n++] = ' ';
+			while (breaks--)
+				v[n++] = '\n';
+			solid = n;
+			continue;
+		}
+		if (c == ' ') {
+			v[n++] = ' ';
 			i++;
-		else if (q == '"' && c == '\\')
-			c = from[++i] == 'n' ? '\n' : from[i] == 't' ? '\t' : from[i];
+			continue;
+		}
+		if ((q == '\'' && c == '\'') || (q == '"' && c == '\\')) {
+			c = from[++i];
+			c = q == '\'' ? c : c == 'n' ? '\n' : c == 't' ? '\t' : c;
+		}
 		v[n++] = c;
+		i++;
+		solid = n;
 	}
 	*out = n;
 	return v;
 }
 
-static int quoted(struct scan *s)
+static int quoted(struct scan *s, int block_col)
 {
-	bool escaped;
-	size_t end = quoted_end(s, &escaped);
+	bool decode;
+	size_t end = quoted_end(s, block_col, &decode);
 	if (!end)
 		return -1;
 	const char *body = s->t + s->p + 1;
 	size_t len = end - s->p - 2;
-	if (escaped)
-		body = unescape(s, body, len, ch(s), &len);
+	if (decode)
+		body = decode_quoted(s, body, len, ch(s), &len);
 	emit_scalar(s, s->p, body, len, true);
-	s->p = end;
+	for (; s->p < end; s->p++)
+		if (s->t[s->p] == '\n') {
+			s->line++;
+			s->bol = s->p + 1;
+		}
 	return 0;
 }
 
@@ -220,7 +267,7 @@ static int block_key(struct scan *s)
 {
 	size_t start = s->p;
 	if (ch(s) == '"' || ch(s) == '\'') {
-		if (quoted(s) < 0)
+		if (quoted(s, -1) < 0)
 			return -1;
 	} else {
 		if (!plain_start(s))
@@ -250,8 +297,8 @@ static bool line_has_key(const struct scan *s)
 	if (ch(s) == '[' || ch(s) == '{')
 		return false; /* a flow collection: its colons are its own */
 	if (ch(s) == '"' || ch(s) == '\'') {
-		bool escaped;
-		i = quoted_end(s, &escaped);
+		bool decode;
+		i = quoted_end(s, -1, &decode);
 		return i && i < s->len && s->t[i] == ':';
 	}
 	for (; i < s->len && s->t[i] != '\n'; i++) {
@@ -288,7 +335,7 @@ static int flow_collection(struct scan *s)
 	for (bool first = true; !(first && ch(s) == close); first = false) {
 		if (map) {
 			size_t key = s->p;
-			if ((ch(s) == '"' || ch(s) == '\'' ? quoted(s) : flow_plain(s)) < 0 ||
+			if ((ch(s) == '"' || ch(s) == '\'' ? quoted(s, -1) : flow_plain(s)) < 0 ||
 			    s->p - key > MAX_KEY_CHARS || ch(s) != ':' || ch_at(s, 1) != ' ')
 				return -1;
 			s->p++;
@@ -316,7 +363,7 @@ static int flow_node(struct scan *s)
 	if (!descend(s))
 		return -1;
 	int rc = ch(s) == '[' || ch(s) == '{'	 ? flow_collection(s)
-		 : ch(s) == '"' || ch(s) == '\'' ? quoted(s)
+		 : ch(s) == '"' || ch(s) == '\'' ? quoted(s, -1)
 						 : flow_plain(s);
 	s->depth--;
 	return rc;
@@ -326,29 +373,171 @@ static int flow_node(struct scan *s)
 
 static int block_node(struct scan *s);
 static int block_map(struct scan *s);
+static int inline_value(struct scan *s, int block_col);
 
-/* A value on the key's or the entry's line: a scalar or a flow collection. */
-static int inline_value(struct scan *s)
+/* Spaces at the start of the line at bol, and whether nothing else is on it. */
+static int line_indent(const struct scan *s, size_t bol, bool *blank)
+{
+	size_t q = bol;
+	while (q < s->len && s->t[q] == ' ')
+		q++;
+	*blank = q >= s->len || s->t[q] == '\n';
+	return (int)(q - bol);
+}
+
+/* A literal block scalar ("|" or "|-", as kubectl writes last-applied-configuration), from
+ * its indicator to the next content line. Its indentation is that of its first line, which must
+ * be deeper than the enclosing collection's column (block_col); lines holding only spaces, and
+ * empty lines before the first, are libyaml's to judge. Clipped ("|"), the value keeps one
+ * final line break; stripped ("|-"), none. */
+static int block_literal(struct scan *s, int block_col)
+{
+	size_t event = s->out->n;
+	emit_scalar(s, s->p, "", 0, true);
+	s->p++;
+	bool strip = ch(s) == '-';
+	s->p += strip;
+	skip_spaces(s);
+	if (s->p >= s->len || s->t[s->p] != '\n')
+		return -1; /* indentation indicators, "+", comments, the end of the input */
+	next_line_start(s);
+	bool blank;
+	int indent = line_indent(s, s->bol, &blank);
+	if (blank || indent <= block_col)
+		return -1;
+	/* find the last line of the scalar: lines as deep as its first, and empty lines between */
+	size_t first = s->bol, end = s->bol, bol = s->bol;
+	bool broken = false; /* the last line ends with a line break */
+	for (;;) {
+		int sp = line_indent(s, bol, &blank);
+		if (blank && sp > 0)
+			return -1;
+		if (bol >= s->len || (!blank && sp < indent))
+			break;
+		const char *nl = memchr(s->t + bol, '\n', s->len - bol);
+		size_t eol = nl ? (size_t)(nl - s->t) : s->len;
+		if (!blank) {
+			end = eol;
+			broken = nl != NULL;
+		}
+		bol = nl ? eol + 1 : s->len;
+	}
+	char *v = arena_alloc(&s->out->scratch, end - first + 2);
+	size_t n = 0;
+	for (size_t at = first; at < end;) {
+		const char *nl = memchr(s->t + at, '\n', end - at);
+		size_t eol = nl ? (size_t)(nl - s->t) : end;
+		if (eol > at) { /* not an empty line */
+			memcpy(v + n, s->t + at + indent, eol - at - (size_t)indent);
+			n += eol - at - (size_t)indent;
+		}
+		if (eol < end)
+			v[n++] = '\n';
+		at = eol + 1;
+	}
+	if (broken && !strip)
+		v[n++] = '\n';
+	s->out->v[event].value = v;
+	s->out->v[event].len = n;
+	/* on to the line after the scalar's last one */
+	while (s->bol < end) {
+		s->p = s->bol;
+		next_line_start(s);
+	}
+	s->p = s->bol;
+	return find_content(s);
+}
+
+/* A value after "key: " or "- ", then the rest of its line: a scalar or a flow collection on
+ * the line, or a literal block scalar below it. */
+static int value_then_line(struct scan *s, int block_col)
+{
+	if (ch(s) == '|')
+		return block_literal(s, block_col);
+	int rc = inline_value(s, block_col);
+	return rc < 0 ? rc : end_line(s);
+}
+
+/* Where the plain scalar's text on this line ends (trailing blanks left out), or 0 when a ": "
+ * makes the line libyaml's. *comment says a " #" ended it. */
+static size_t plain_line_end(const struct scan *s, size_t from, bool *comment)
+{
+	size_t end = from;
+	*comment = false;
+	for (size_t i = from; i < s->len && s->t[i] != '\n'; i++) {
+		if (s->t[i] == '#' && i > from && s->t[i - 1] == ' ') {
+			*comment = true;
+			break;
+		}
+		if (s->t[i] == ':' && (i + 1 == s->len || is_blank_or_end(s->t[i + 1])))
+			return 0; /* "a: b: c" */
+		if (s->t[i] != ' ')
+			end = i + 1;
+	}
+	return end;
+}
+
+/* A plain scalar, and the lines that continue it: those deeper than the enclosing block
+ * collection's column, until a comment. As in a quoted scalar, one line break folds to a space
+ * and n+1 to n newlines. */
+static int plain_value(struct scan *s, int block_col)
+{
+	bool comment;
+	size_t start = s->p, end = plain_line_end(s, start, &comment);
+	if (!end)
+		return -1;
+	struct strbuf folded = {0};
+	while (!comment && block_col >= 0) {
+		size_t i = end, breaks = 0, next_bol = s->bol; /* the rest of end's line is blank */
+		for (; i < s->len && (s->t[i] == ' ' || s->t[i] == '\n'); i++)
+			if (s->t[i] == '\n') {
+				breaks++;
+				next_bol = i + 1;
+			}
+		if (i >= s->len || (int)(i - next_bol) <= block_col || s->t[i] == '#')
+			break;
+		size_t e = plain_start_at(s, i) ? plain_line_end(s, i, &comment) : 0;
+		if (!e) {
+			sb_free(&folded);
+			return -1;
+		}
+		if (!folded.len)
+			sb_add(&folded, s->t + start, end - start);
+		if (breaks == 1)
+			sb_add(&folded, " ", 1);
+		while (--breaks)
+			sb_add(&folded, "\n", 1);
+		sb_add(&folded, s->t + i, e - i);
+		end = e;
+	}
+	const char *value = s->t + start;
+	size_t len = end - start;
+	if (folded.len) {
+		value = arena_strndup(&s->out->scratch, folded.s, folded.len);
+		len = folded.len;
+	}
+	emit_scalar(s, start, value, len, false);
+	sb_free(&folded);
+	for (; s->p < end; s->p++)
+		if (s->t[s->p] == '\n') {
+			s->line++;
+			s->bol = s->p + 1;
+		}
+	return 0;
+}
+
+/* A value on the key's or the entry's line: a scalar or a flow collection. Quoted and plain
+ * scalars may go on over the following lines, as go-yaml (kubectl) folds long strings. */
+static int inline_value(struct scan *s, int block_col)
 {
 	char c = ch(s);
 	if (c == '"' || c == '\'')
-		return quoted(s);
+		return quoted(s, block_col);
 	if (c == '[' || c == '{')
 		return flow_node(s);
 	if (!plain_start(s))
 		return -1;
-	size_t start = s->p, end = s->p;
-	for (size_t i = s->p; i < s->len && s->t[i] != '\n'; i++) {
-		if (s->t[i] == '#' && s->t[i - 1] == ' ')
-			break;
-		if (s->t[i] == ':' && (i + 1 == s->len || is_blank_or_end(s->t[i + 1])))
-			return -1; /* "a: b: c" */
-		if (s->t[i] != ' ')
-			end = i + 1;
-	}
-	emit_scalar(s, start, s->t + start, end - start, false);
-	s->p = end;
-	return 0;
+	return plain_value(s, block_col);
 }
 
 /* The sequence whose first '-' is at the cursor. An indentless one (a mapping's value at the
@@ -375,9 +564,7 @@ static int block_seq(struct scan *s, bool indentless)
 		} else if (line_has_key(s)) {
 			rc = block_map(s);
 		} else {
-			rc = inline_value(s);
-			if (rc == 0)
-				rc = end_line(s);
+			rc = value_then_line(s, col);
 		}
 		if (rc < 0)
 			return -1;
@@ -431,9 +618,7 @@ static int block_map(struct scan *s)
 			s->p = after_colon; /* end_line wants the blank before a comment */
 			rc = block_value_below(s, col, after_colon, colon_line);
 		} else {
-			rc = inline_value(s);
-			if (rc == 0)
-				rc = end_line(s);
+			rc = value_then_line(s, col);
 		}
 		if (rc < 0)
 			return -1;
@@ -454,9 +639,16 @@ static int block_node(struct scan *s)
 
 /* ---- the stream */
 
+/* libyaml marks an empty document's null where the next token starts: the next "---", or the
+ * end of the stream, which it moves to the start of a new line when the last line has no
+ * line break. */
 static void empty_document(struct scan *s)
 {
 	emit_scalar(s, s->p, "", 0, false);
+	if (s->at == LINE_EOF && s->p > s->bol) {
+		s->out->v[s->out->n - 1].line = s->line + 1;
+		s->out->v[s->out->n - 1].col = 0;
+	}
 	emit(s, YEV_DOCUMENT_END);
 }
 
@@ -500,10 +692,33 @@ static int scan_stream(struct scan *s)
 	return 0;
 }
 
+/* Windows line breaks: libyaml reads CRLF as one break, so the scanner reads the text with
+ * the CRs taken out. A CR anywhere else is libyaml's. */
+static const char *without_crlf(const char *text, size_t *len, struct yevent_vec *out)
+{
+	if (!memchr(text, '\r', *len))
+		return text;
+	char *u = out->unix_text = xmalloc(*len + 1);
+	size_t n = 0;
+	for (size_t i = 0; i < *len; i++) {
+		if (text[i] == '\r') {
+			if (i + 1 >= *len || text[i + 1] != '\n')
+				return NULL;
+			continue;
+		}
+		u[n++] = text[i];
+	}
+	*len = n;
+	return u;
+}
+
 int yaml_scan_fast(const char *text, size_t len, struct yevent_vec *out)
 {
-	if (!printable_ascii(text, len))
+	text = without_crlf(text, &len, out);
+	if (!text || !printable_ascii(text, len))
 		return -1;
+	out->base = text;
+	out->base_len = len;
 	struct scan s = {.t = text, .len = len, .out = out};
 	if (scan_stream(&s) < 0) {
 		out->n = 0;
@@ -512,11 +727,12 @@ int yaml_scan_fast(const char *text, size_t len, struct yevent_vec *out)
 	return 0;
 }
 
-void yaml_scan_terminate(const char *text, char *copy, size_t len, struct yevent_vec *ev)
+void yaml_scan_terminate(struct yevent_vec *ev, char *copy)
 {
+	const char *text = ev->base;
 	for (size_t i = 0; i < ev->n; i++) {
 		struct yevent *e = &ev->v[i];
-		if (e->type != YEV_SCALAR || e->value < text || e->value >= text + len)
+		if (e->type != YEV_SCALAR || e->value < text || e->value >= text + ev->base_len)
 			continue;
 		char *v = copy + (e->value - text);
 		v[e->len] = 0;
@@ -528,6 +744,7 @@ void yaml_scan_terminate(const char *text, char *copy, size_t len, struct yevent
 void yevent_vec_free(struct yevent_vec *ev)
 {
 	free(ev->v);
+	free(ev->unix_text);
 	arena_free(&ev->scratch);
 	memset(ev, 0, sizeof(*ev));
 }

@@ -71,6 +71,9 @@ static const char *const inside[] = {
     "",
     "---\n",
     "a: 1\n---\n",
+    "---\n ",
+    "---\n# c",
+    "---\n---",
     /* sequences of mappings, deeper sequences, a dash alone on its line, wide dashes */
     "ports:\n  - port: 80\n    protocol: TCP\n  - port: 443\n",
     "a:\n- x\n- 'y'\n- [z]\n",
@@ -95,6 +98,25 @@ static const char *const inside[] = {
     "a: [ 1 , 2 ]\n",
     /* comments and blank lines between entries, indented comments */
     "a:\n\n  # c\n  b: 1\n\n    # deeper comment\n  c: 2\n",
+    /* literal block scalars, as kubectl writes last-applied-configuration */
+    "metadata:\n  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: |\n"
+    "      {\"apiVersion\":\"v1\",\"kind\":\"Pod\"}\n  name: x\n",
+    "a: |\n  line one\n    deeper\n\n  line three\nb: 1\n",
+    "a: |-\n  x\n\n  y\n\nb: 2\n",
+    "- |\n  x\n- y\n",
+    "a: |\n  # not a comment\n# a comment\nb: |\n  x",
+    "a: |\n  x\n---\nb: 1\n",
+    /* quoted scalars over several lines, as go-yaml folds long strings */
+    "a: 'one\n  two'\nb: 'one\n\n  two'\nc: \"x \\t\n   y\"\n",
+    "metadata:\n  annotations:\n    x: '{\"a\":1}\n\n      '\n  name: y\n",
+    "- 'a\n  b'\n- c\n",
+    "a: 'x  \n   y  '\nb: '\n  c'\nd: 'e\n   \n\n  f'\n",
+    /* plain scalars over several lines */
+    "a: one\n  two\n\n  three # c\nb: x\n   y\n",
+    "- one\n  two\n- k: v\n    w\n  l: m\n",
+    "a:\n  b: one\n\n   # a comment ends it\n  c: d\n",
+    /* Windows line breaks */
+    "a: 1\r\nb:\r\n- 'x'\r\nc: |\r\n  line\r\n  two\r\n",
     /* no newline at the end */
     "a: b",
     "- x",
@@ -113,15 +135,26 @@ static void test_inside_subset(void)
 /* ---------------------------------------------------------------- just outside it */
 
 static const char *const outside[] = {
-    "a: |\n  text\n",	      /* block scalars */
-    "a: >-\n  text\n",	      /* */
-    "a: &x 1\nb: *x\n",	      /* anchors and aliases: libyaml reports them */
-    "a: !!str 1\n",	      /* tags */
-    "a:\t1\n",		      /* tabs */
-    "a: 1\r\n",		      /* CR */
-    "a: \xc3\xa9\n",	      /* UTF-8 (columns count characters) */
-    "a: b\n  c\n",	      /* a plain scalar over two lines */
-    "a: 'b\n  c'\n",	      /* a quoted one */
+    "a: >\n  text\n",		 /* folded block scalars */
+    "a: |+\n  text\n\n",	 /* kept final breaks */
+    "a: |2\n   text\n",		 /* an indentation indicator */
+    "a: | # c\n  text\n",	 /* a comment after the indicator */
+    "a: |\n\n  text\n",		 /* an empty line before the first */
+    "a: |\n  text\n   \nb: 1\n", /* a line of spaces */
+    "- a: |\n  text\n",		 /* not deeper than its mapping */
+    "a: |\n",			 /* nothing below */
+    "a: &x 1\nb: *x\n",		 /* anchors and aliases: libyaml reports them */
+    "a: !!str 1\n",		 /* tags */
+    "a:\t1\n",			 /* tabs */
+    "a: 1\rb: 2\n",		 /* a CR that is not a CRLF line break */
+    "a: \xc3\xa9\n",		 /* UTF-8 (columns count characters) */
+    "a: b\n  c: d\n",		 /* a mapping value in a plain scalar's continuation */
+    "a: 'b\nc'\n",		 /* a quoted one that goes back to its key's column */
+    "a: 'b\n---\n'\n",		 /* a document marker inside a quoted scalar */
+    "'a\n b': 1\n",		 /* a key over two lines */
+    "a: [\"x\n  y\"]\n",	 /* a quoted scalar over two lines in a flow collection */
+    "a: \"x\\\n  y\"\n",	 /* an escaped line break */
+
     "a: b: c\n",	      /* an error */
     "- - a\n",		      /* a compact nested sequence */
     "-\n- a\n",		      /* an empty entry */
