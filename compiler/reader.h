@@ -31,13 +31,13 @@ enum yevent_type {
 /* One parser event: what the tree builder needs of libyaml's yaml_event_t. */
 struct yevent {
 	enum yevent_type type;
-	bool quoted;	    /* scalars: not the plain style */
 	int line, col;	    /* 0-based, as libyaml's marks; col counts characters */
+	bool quoted;	    /* scalars: not the plain style */
+	bool in_place;	    /* value is NUL-terminated where it lies and outlives the tree */
 	size_t index;	    /* document starts: character offset of the mark */
 	const char *value;  /* scalars: the value (not NUL-terminated); aliases: the anchor */
 	size_t len;	    /* of value */
 	const char *anchor; /* an anchor on a scalar or collection, else NULL */
-	bool in_place;	    /* value is NUL-terminated where it lies and outlives the tree */
 };
 
 struct yevent_vec {

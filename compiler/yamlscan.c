@@ -31,6 +31,9 @@ struct scan {
 	struct yevent_vec *out;
 };
 
+/* A 16 MiB document can hold millions of events, all kept until the tree is built. */
+_Static_assert(sizeof(struct yevent) <= 48, "struct yevent grew");
+
 /* Deeper than the reader's own limit can be, so that libyaml reports it. */
 enum { MAX_NESTING = 300, MAX_KEY_CHARS = 1000 };
 
@@ -540,6 +543,16 @@ static int inline_value(struct scan *s, int block_col)
 	return plain_value(s, block_col);
 }
 
+/* After an entry of the block collection at col: 1 when the next content line is at col too,
+ * 0 when the collection has ended (a line to its left, a document marker, the end), -1 when
+ * the line is deeper (continuing nothing the scanner knows: libyaml's to judge). */
+static int next_at_column(const struct scan *s, int col)
+{
+	if (s->at != LINE_CONTENT || s->indent < col)
+		return 0;
+	return s->indent > col ? -1 : 1;
+}
+
 /* The sequence whose first '-' is at the cursor. An indentless one (a mapping's value at the
  * mapping's own column) ends at the first line there that is not an entry. */
 static int block_seq(struct scan *s, bool indentless)
@@ -566,17 +579,11 @@ static int block_seq(struct scan *s, bool indentless)
 		} else {
 			rc = value_then_line(s, col);
 		}
-		if (rc < 0)
+		int more = rc < 0 ? -1 : next_at_column(s, col);
+		if (more < 0 || (more && !is_seq_entry(s) && !indentless))
 			return -1;
-		if (s->at != LINE_CONTENT || s->indent < col)
+		if (!more || !is_seq_entry(s))
 			break;
-		if (s->indent > col)
-			return -1;
-		if (!is_seq_entry(s)) {
-			if (indentless)
-				break;
-			return -1;
-		}
 	}
 	emit(s, YEV_SEQUENCE_END);
 	s->depth--;
@@ -620,12 +627,11 @@ static int block_map(struct scan *s)
 		} else {
 			rc = value_then_line(s, col);
 		}
-		if (rc < 0)
+		int more = rc < 0 ? -1 : next_at_column(s, col);
+		if (more < 0 || (more && is_seq_entry(s)))
 			return -1;
-		if (s->at != LINE_CONTENT || s->indent < col)
+		if (!more)
 			break;
-		if (s->indent > col || is_seq_entry(s))
-			return -1;
 	}
 	emit(s, YEV_MAPPING_END);
 	s->depth--;
