@@ -2,12 +2,12 @@
  *
  * The subset: printable ASCII, LF or CRLF line breaks; `---` between documents; block mappings
  * and block sequences (indentless ones too, as kubectl writes them, and `- key: v` compact
- * mappings); plain, single- and double-quoted scalars (escapes \\ \" \n \t), over several
- * lines too, as go-yaml folds long strings; literal block scalars (`|`, `|-`); flow
- * collections on one line of plain or quoted scalars (`{}`, `[{}]`, `{app: web}`); comments.
- * Anything else (tabs, lone CRs, UTF-8, folded block scalars, tags, anchors, `...`,
- * directives, empty sequence entries, JSON over several lines, errors of any kind) returns -1,
- * and the reader hands the whole stream to libyaml.
+ * mappings); plain, single- and double-quoted scalars (JSON's escapes), over several lines
+ * too, as go-yaml folds long strings; literal block scalars (`|`, `|-`); flow collections of
+ * plain or quoted scalars (`{}`, `[{}]`, `{app: web}`), on one line, or over many as a
+ * document's root (JSON); comments. Anything else (tabs, lone CRs, UTF-8, folded block
+ * scalars, tags, anchors, `...`, directives, empty sequence entries, errors of any kind)
+ * returns -1, and the reader hands the whole stream to libyaml.
  *
  * Where the subset and YAML agree, the events are libyaml's, marks included: the tests compare
  * the two (reader.h). Being strict costs only speed; being lax would change meaning.
@@ -28,6 +28,7 @@ struct scan {
 	int indent; /* of the current content line */
 	enum line_kind at;
 	int depth;
+	bool flow_lines; /* inside a document's root flow collection (JSON): breaks are blanks */
 	struct yevent_vec *out;
 };
 
@@ -176,6 +177,54 @@ static bool quoted_line_ok(const struct scan *s, size_t bol, int block_col)
 	return q >= s->len || s->t[q] == '\n' || (int)(q - bol) > block_col;
 }
 
+/* The length of the escape at t (a backslash in a double-quoted scalar), or 0 for one left to
+ * libyaml: \\ \" \/ \b \f \n \r \t, and \uXXXX for a character other than NUL and the
+ * surrogates (JSON writers escape so; Go's writes <, > and & as \u003c, \u003e, \u0026). */
+static size_t escape_len(const char *t, size_t avail)
+{
+	if (avail >= 2 && memchr("\\\"/bfnrt", t[1], 8))
+		return 2;
+	if (avail < 6 || t[1] != 'u')
+		return 0;
+	unsigned cp = 0;
+	for (int k = 2; k < 6; k++) {
+		char c = t[k];
+		int d = c >= '0' && c <= '9'   ? c - '0'
+			: c >= 'a' && c <= 'f' ? c - 'a' + 10
+			: c >= 'A' && c <= 'F' ? c - 'A' + 10
+					       : -1;
+		if (d < 0)
+			return 0;
+		cp = cp * 16 + (unsigned)d;
+	}
+	return cp == 0 || (cp >= 0xd800 && cp <= 0xdfff) ? 0 : 6;
+}
+
+/* Writes the character of the valid escape at t (UTF-8 for \u); returns the bytes written. */
+static size_t decode_escape(const char *t, char *out)
+{
+	static const char from[] = "\\\"/bfnrt", to[] = "\\\"/\b\f\n\r\t";
+	const char *k = memchr(from, t[1], 8);
+	if (k) {
+		*out = to[k - from];
+		return 1;
+	}
+	unsigned cp = (unsigned)strtoul((char[]){t[2], t[3], t[4], t[5], 0}, NULL, 16);
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	out[0] = (char)(0xe0 | cp >> 12);
+	out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	out[2] = (char)(0x80 | (cp & 0x3f));
+	return 3;
+}
+
 /* Where the quoted scalar starting at the cursor ends (past the closing quote), or 0. It may
  * span lines only when block_col >= 0 (a value in a block collection at that column); keys and
  * flow collections keep to one line. *decode says the value is not the text between quotes. */
@@ -197,10 +246,11 @@ static size_t quoted_end(const struct scan *s, int block_col, bool *decode)
 			}
 			return i + 1;
 		} else if (q == '"' && c == '\\') {
-			if (i + 1 >= s->len || !memchr("\\\"nt", s->t[i + 1], 4))
+			size_t k = escape_len(s->t + i, s->len - i);
+			if (!k)
 				return 0;
 			*decode = true;
-			i++;
+			i += k - 1;
 		} else if (q == '"' && c == '"') {
 			return i + 1;
 		}
@@ -234,12 +284,13 @@ static const char *decode_quoted(struct scan *s, const char *from, size_t len, c
 			i++;
 			continue;
 		}
-		if ((q == '\'' && c == '\'') || (q == '"' && c == '\\')) {
-			c = from[++i];
-			c = q == '\'' ? c : c == 'n' ? '\n' : c == 't' ? '\t' : c;
+		if (q == '"' && c == '\\') {
+			n += decode_escape(from + i, v + n);
+			i += escape_len(from + i, len - i);
+		} else {
+			v[n++] = c;
+			i += q == '\'' && c == '\'' ? 2 : 1; /* '' is one quote */
 		}
-		v[n++] = c;
-		i++;
 		solid = n;
 	}
 	*out = n;
@@ -313,9 +364,23 @@ static bool line_has_key(const struct scan *s)
 	return false;
 }
 
-/* ---- flow collections, on one line */
+/* ---- flow collections: on one line, or over many as a document's root (JSON) */
 
 static int flow_node(struct scan *s);
+
+/* Blanks inside a flow collection, and line breaks in a root one. A document marker there is
+ * libyaml's error to report. */
+static int flow_skip(struct scan *s)
+{
+	for (;;) {
+		skip_spaces(s);
+		if (!s->flow_lines || s->p >= s->len || s->t[s->p] != '\n')
+			return 0;
+		next_line_start(s);
+		if (is_marker(s, '-') || is_marker(s, '.'))
+			return -1;
+	}
+}
 
 static int flow_plain(struct scan *s)
 {
@@ -334,7 +399,8 @@ static int flow_collection(struct scan *s)
 	char close = map ? '}' : ']';
 	emit(s, map ? YEV_MAPPING_START : YEV_SEQUENCE_START);
 	s->p++;
-	skip_spaces(s);
+	if (flow_skip(s) < 0)
+		return -1;
 	for (bool first = true; !(first && ch(s) == close); first = false) {
 		if (map) {
 			size_t key = s->p;
@@ -342,18 +408,16 @@ static int flow_collection(struct scan *s)
 			    s->p - key > MAX_KEY_CHARS || ch(s) != ':' || ch_at(s, 1) != ' ')
 				return -1;
 			s->p++;
-			skip_spaces(s);
+			skip_spaces(s); /* the value is on the key's line */
 		}
-		if (flow_node(s) < 0)
+		if (flow_node(s) < 0 || flow_skip(s) < 0)
 			return -1;
-		skip_spaces(s);
 		if (ch(s) == close)
 			break;
 		if (ch(s) != ',')
 			return -1;
 		s->p++;
-		skip_spaces(s);
-		if (ch(s) == close || ch(s) == ',')
+		if (flow_skip(s) < 0 || ch(s) == close || ch(s) == ',')
 			return -1; /* empty entries */
 	}
 	s->p++;
@@ -668,6 +732,17 @@ static bool printable_ascii(const char *t, size_t len)
 	return true;
 }
 
+/* A document's root: a block collection, or a flow one that may span lines (JSON). */
+static int root_node(struct scan *s)
+{
+	if (ch(s) != '[' && ch(s) != '{')
+		return block_node(s);
+	s->flow_lines = true;
+	int rc = flow_node(s);
+	s->flow_lines = false;
+	return rc < 0 ? rc : end_line(s);
+}
+
 static int scan_stream(struct scan *s)
 {
 	emit(s, YEV_STREAM_START);
@@ -688,7 +763,7 @@ static int scan_stream(struct scan *s)
 		if (!explicit_open)
 			emit(s, YEV_DOCUMENT_START);
 		explicit_open = false;
-		if (s->indent != 0 || block_node(s) < 0 || s->at == LINE_CONTENT)
+		if (s->indent != 0 || root_node(s) < 0 || s->at == LINE_CONTENT)
 			return -1;
 		emit(s, YEV_DOCUMENT_END);
 	}

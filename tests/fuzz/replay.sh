@@ -21,8 +21,8 @@ inputs() { # the same seeds run.sh starts from, plus the regressions
 	done
 	case $t in
 	yaml) echo "$src/samples/bad $src/samples/testbed/policies $src/tests/images/cases" ;;
-	yamlscan) echo "$src/tests/fuzz/corpus/yaml $src/samples/bad $src/samples/testbed/policies \
-		$src/samples/inventory $src/tests/images/cases" ;;
+	yamlscan) echo "$src/tests/fuzz/corpus/yaml $src/tests/data/np-guard-bad $src/samples/bad \
+		$src/samples/testbed/policies $src/samples/inventory $src/tests/images/cases" ;;
 	inventory) echo "$src/samples/inventory $src/tests/images/cases" ;;
 	image) echo "$src/tests/images/golden" ;;
 	learn_pcap) echo "$src/tests/data/testbed-capture.pcap" ;;

@@ -34,8 +34,9 @@ seeds() {
 	case $1 in
 	yaml) echo "$src/tests/data/cilium $src/tests/data/np-guard-bad $src/samples/bad \
 		$src/samples/testbed/policies $src/tests/images/cases $src/tests/golden" ;;
-	yamlscan) echo "$here/corpus/yaml $src/tests/data/cilium $src/samples/bad \
-		$src/samples/testbed/policies $src/samples/inventory $src/tests/images/cases" ;;
+	yamlscan) echo "$here/corpus/yaml $src/tests/data/cilium $src/tests/data/np-guard-bad \
+		$src/samples/bad $src/samples/testbed/policies $src/samples/inventory \
+		$src/tests/images/cases" ;;
 	inventory) echo "$src/samples/inventory $src/tests/images/cases" ;;
 	image) echo "$src/tests/images/golden" ;;
 	*) echo "" ;;

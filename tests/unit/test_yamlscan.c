@@ -115,6 +115,12 @@ static const char *const inside[] = {
     "a: one\n  two\n\n  three # c\nb: x\n   y\n",
     "- one\n  two\n- k: v\n    w\n  l: m\n",
     "a:\n  b: one\n\n   # a comment ends it\n  c: d\n",
+    /* JSON, as kubectl get -o json and jq write it: the root over many lines */
+    "{\n  \"apiVersion\": \"v1\",\n  \"items\": [\n    {\n      \"kind\": \"Pod\",\n"
+    "      \"n\": -1.5e3,\n      \"ok\": true,\n      \"x\": null,\n      \"e\": {},\n"
+    "      \"l\": []\n    }\n  ],\n  \"kind\": \"List\"\n}\n",
+    "[\n  1,\n  \"two\"\n]",
+    "a: \"\\u003cb\\u003e \\/ \\r \\b \\f \\u00e9 \\u20ac\"\n",
     /* Windows line breaks */
     "a: 1\r\nb:\r\n- 'x'\r\nc: |\r\n  line\r\n  two\r\n",
     /* no newline at the end */
@@ -162,10 +168,14 @@ static const char *const outside[] = {
     "%YAML 1.1\n---\na: 1\n", /* directives */
     "? a\n: b\n",	      /* complex keys */
     "a: [x,\n  y]\n",	      /* flow over two lines */
-    "{\n  \"a\": 1\n}\n",     /* JSON as it is usually written */
+    "{\"a\":1}\n",	      /* JSON's value right after the colon */
+    "{\n  \"a\": 1,\n}\n",    /* a trailing comma */
+    "[\n---\n]\n",	      /* a document marker in a flow collection */
     "a: [x, ]\n",	      /* an empty flow entry */
     "a: {b}\n",		      /* a flow key without a value */
-    "a: \"\\u00e9\"\n",	      /* escapes beyond the four */
+    "a: \"\\ud800\"\n",	      /* a surrogate */
+    "a: \"\\u0000\"\n",	      /* NUL */
+    "a: \"\\x41\"\n",	      /* escapes JSON does not have */
     "hello\n",		      /* a scalar document */
     "  a: 1\n",		      /* an indented root */
     "a: 1\n  b: 2\n",	      /* indentation that libyaml refuses */
