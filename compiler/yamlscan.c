@@ -35,7 +35,8 @@ struct scan {
 /* A 16 MiB document can hold millions of events, all kept until the tree is built. */
 _Static_assert(sizeof(struct yevent) <= 48, "struct yevent grew");
 
-/* Deeper than the reader's own limit can be, so that libyaml reports it. */
+/* Nesting deeper than the reader's limit can ever be (255), and keys near libyaml's limit for
+ * a simple key (1024 characters), are libyaml's to read and to report. */
 enum { MAX_NESTING = 300, MAX_KEY_CHARS = 1000 };
 
 static char ch_at(const struct scan *s, size_t k)
@@ -101,7 +102,7 @@ static void next_line_start(struct scan *s)
 	s->line++;
 }
 
-/* "---" or "..." at the start of a line, then a blank: a document marker. */
+/* "---" or "..." at the cursor: a document marker if a blank follows (the callers look). */
 static bool is_marker(const struct scan *s, char c)
 {
 	return ch(s) == c && ch_at(s, 1) == c && ch_at(s, 2) == c;
