@@ -245,7 +245,6 @@ struct builder {
 	struct ptrvec keys, vals; /* children of every open frame, innermost last */
 	struct ptrvec *docs;
 	int doc_index;
-	bool scanned; /* the scanner read the stream: libyaml must not read it again */
 };
 
 static void attach(struct builder *b, struct frame *f, struct node *child)
@@ -442,15 +441,16 @@ static bool build_with_libyaml(struct reader *r, struct builder *b)
 }
 
 /* The scanner reads a copy of the text in which its scalars then end in place: the tree's
- * strings point into that copy instead of each being copied out. */
-static bool build_from_scanner(struct reader *r, struct builder *b)
+ * strings point into that copy instead of each being copied out. Returns -1 when the text is
+ * outside the scanner's subset (nothing built: libyaml's turn), else whether the tree was
+ * built without a fatal error. */
+static int build_from_scanner(struct reader *r, struct builder *b)
 {
 	struct yevent_vec ev = {0};
 	if (yaml_scan_fast(r->src->text, r->src->len, &ev) < 0) {
 		yevent_vec_free(&ev);
-		return false;
+		return -1;
 	}
-	b->scanned = true;
 	yaml_scan_terminate(&ev, arena_strndup(r->a, ev.base, ev.base_len));
 	bool ok = true;
 	for (size_t i = 0; ok && i < ev.n; i++)
@@ -501,9 +501,8 @@ int read_stream(struct arena *a, const char *path, FILE *in, const struct reader
 	read_ahead(&r);
 	bool whole =
 	    r.eof && r.src->len <= lim->max_document_bytes && r.src->len <= lim->max_input_bytes;
-	bool ok = whole && !lim->libyaml_only ? build_from_scanner(&r, b) : false;
-	if (!ok && !b->scanned)
-		ok = build_with_libyaml(&r, b);
+	int scanned = whole && !lim->libyaml_only ? build_from_scanner(&r, b) : -1;
+	bool ok = scanned < 0 ? build_with_libyaml(&r, b) : scanned == 1;
 	if (b->failed)
 		ok = false;
 	ptrvec_free(&b->keys);

@@ -11,9 +11,6 @@
 
 #include "reader.h"
 
-#include <dirent.h>
-#include <sys/stat.h>
-
 #ifndef POLC_SRCDIR
 #define POLC_SRCDIR "."
 #endif
@@ -232,14 +229,6 @@ struct tree_stats {
 	size_t files, accepted;
 };
 
-static bool is_yaml_name(const char *name)
-{
-	size_t n = strlen(name);
-	return (n > 5 && !strcmp(name + n - 5, ".yaml")) ||
-	       (n > 4 && !strcmp(name + n - 4, ".yml")) ||
-	       (n > 5 && !strcmp(name + n - 5, ".json"));
-}
-
 static bool check_file(const char *path, struct tree_stats *st)
 {
 	FILE *f = fopen(path, "rb");
@@ -258,37 +247,25 @@ static bool check_file(const char *path, struct tree_stats *st)
 	return accepted;
 }
 
-static void walk(const char *dir, struct tree_stats *st)
-{
-	DIR *dh = opendir(dir);
-	if (!dh)
-		return;
-	struct dirent *de;
-	while ((de = readdir(dh))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char path[4096];
-		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		struct stat sb;
-		if (stat(path, &sb) != 0)
-			continue;
-		if (S_ISDIR(sb.st_mode))
-			walk(path, st);
-		else if (is_yaml_name(de->d_name) && sb.st_size < (16 << 20))
-			check_file(path, st);
-	}
-	closedir(dh);
-}
-
 static void test_source_tree_agrees(void)
 {
 	static const char *const dirs[] = {"samples", "tests/data", "tests/images", "tests/golden",
 					   "tests/fuzz/corpus"};
 	struct tree_stats st = {0};
 	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
-		char path[4096];
-		snprintf(path, sizeof path, "%s/%s", POLC_SRCDIR, dirs[i]);
-		walk(path, &st);
+		/* the files polc lint would read there */
+		char dir[4096];
+		snprintf(dir, sizeof dir, "%s/%s", POLC_SRCDIR, dirs[i]);
+		struct ptrvec paths = {0};
+		struct diag_sink d;
+		diag_init(&d);
+		CU_ASSERT_EQUAL(collect_inputs(dir, &paths, &d), 0);
+		for (size_t k = 0; k < paths.n; k++) {
+			check_file(paths.v[k], &st);
+			free(paths.v[k]);
+		}
+		ptrvec_free(&paths);
+		diag_free(&d);
 	}
 	fprintf(stderr, "\n  %zu of %zu files read by the scanner, all as libyaml reads them\n",
 		st.accepted, st.files);
